@@ -1,0 +1,192 @@
+"""Execute the notebook series and export self-contained HTML reports.
+
+``python -m helpers.report [--data DIR] [--out reports]`` runs every
+``notebooks/NN_*.ipynb`` in order with papermill (the ``parameters`` cell
+gets ``DATA``), then writes for each notebook ``<name>.html`` (with code)
+and ``<name>.summary.html`` (code hidden, for readers who only want the
+story), plus ``index.html`` linking them with each notebook's title and
+purpose. Images are embedded and no external script or stylesheet is
+referenced, so the reports open offline. The committed notebooks are never
+modified; executed copies go to ``<out>/executed/``.
+
+Examples
+--------
+>>> title_and_purpose({"cells": [{"cell_type": "markdown",
+...     "source": "# Data tour\\n\\nWhat the shop's tables hold."}]})
+('Data tour', "What the shop's tables hold.")
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_EXTERNAL = [
+    # <script src="http..."></script> and <link ... href="http..."> tags
+    re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*", re.I),
+    re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>\s*", re.I),
+    # module scripts that import from a CDN (nbconvert's optional mermaid renderer)
+    re.compile(r"<script type=\"module\">(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>\s*",
+               re.I | re.S),
+]
+
+
+def notebooks(folder: str | Path = ROOT / "notebooks") -> list[Path]:
+    """The series in order: ``NN_*.ipynb`` files directly in ``folder``."""
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def title_and_purpose(nb) -> tuple[str, str]:
+    """The first ``#`` heading of a notebook and the first paragraph after it."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        lines = text.strip().splitlines()
+        if lines and lines[0].startswith("# "):
+            title = lines[0][2:].strip()
+            paras = [p.strip() for p in "\n".join(lines[1:]).split("\n\n") if p.strip()]
+            paras = [p for p in paras if not p.startswith(("<", "[", "*Previous", "|"))]
+            purpose = " ".join(paras[0].split()) if paras else ""
+            return title, purpose
+    return "(untitled)", ""
+
+
+def execute(src: Path, dst: Path, *, data: str | None = None, timeout: int = 900):
+    """Execute ``src`` with papermill into ``dst``; ``data`` goes to the ``DATA`` parameter."""
+    import papermill as pm
+
+    params = {} if data is None else {"DATA": str(Path(data).resolve())}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(src.parent),
+                               kernel_name="python3", progress_bar=False, log_output=False,
+                               execution_timeout=timeout)
+
+
+def refresh(paths: list[Path], *, timeout: int = 900, echo=print) -> None:
+    """Re-execute committed notebooks in place (bundled data), storing fresh outputs.
+
+    Used after changing helpers or data so that nbval's stored outputs match.
+    Execution timing is not recorded, so outputs stay identical between runs.
+    """
+    from nbclient import NotebookClient
+
+    for path in paths:
+        path = Path(path)
+        echo(f"executing {path.name} ...", end=" ", flush=True)
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        nb.metadata.pop("widgets", None)
+        nbformat.write(nb, path)
+        echo("ok")
+
+
+def to_html(nb, *, hide_code: bool = False) -> str:
+    """Self-contained HTML of an executed notebook (images embedded, no CDN references)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", embed_images=True, exclude_input=hide_code,
+                            exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
+    body, _ = exporter.from_notebook_node(nb)
+    return strip_external(body)
+
+
+def strip_external(page: str) -> str:
+    """Remove script/stylesheet references to other hosts (the page renders without them)."""
+    for pattern in _EXTERNAL:
+        page = pattern.sub("", page)
+    return page
+
+
+def external_references(page: str) -> list[str]:
+    """Script or stylesheet references in ``page`` that would need the network."""
+    found = re.findall(r"<script\b[^>]*\bsrc=\"(https?://[^\"]*)\"", page, re.I)
+    found += re.findall(r"<link\b[^>]*\bhref=\"(https?://[^\"]*)\"", page, re.I)
+    found += re.findall(r"import[^;\n]*from\s+[\"'](https?://[^\"']*)", page)
+    found += re.findall(r"@import\s+url\([\"']?(https?://[^\"')]*)", page)
+    return found
+
+
+def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
+          folder: str | Path = ROOT / "notebooks", echo=print) -> list[dict]:
+    """Run every notebook in order and write the HTML reports and ``index.html``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    books = notebooks(folder)
+    if not books:
+        raise FileNotFoundError(f"no notebooks NN_*.ipynb in {folder}")
+    total = time.perf_counter()
+    for i, src in enumerate(books, 1):
+        t0 = time.perf_counter()
+        echo(f"[{i}/{len(books)}] {src.stem} ...", end=" ", flush=True)
+        executed = execute(src, out / "executed" / src.name, data=data)
+        nb = nbformat.from_dict(executed)
+        (out / f"{src.stem}.html").write_text(to_html(nb), encoding="utf-8")
+        (out / f"{src.stem}.summary.html").write_text(to_html(nb, hide_code=True), encoding="utf-8")
+        title, purpose = title_and_purpose(nb)
+        entries.append({"name": src.stem, "title": title, "purpose": purpose})
+        echo(f"ok ({time.perf_counter() - t0:.1f} s)")
+    (out / "index.html").write_text(index_page(entries, data=data), encoding="utf-8")
+    echo(f"wrote {len(entries)} reports and {out / 'index.html'} "
+         f"in {time.perf_counter() - total:.1f} s")
+    return entries
+
+
+def index_page(entries: list[dict], *, data: str | None = None) -> str:
+    """The report index: one row per notebook with its purpose and both variants."""
+    rows = "\n".join(
+        f"<tr><td>{html.escape(e['name'][:2])}</td><td><strong>{html.escape(e['title'])}</strong>"
+        f"<br><span class='p'>{html.escape(e['purpose'])}</span></td>"
+        f"<td><a href='{e['name']}.summary.html'>story</a> · "
+        f"<a href='{e['name']}.html'>with code</a></td></tr>" for e in entries)
+    source = "the bundled simulated shop" if data is None else html.escape(str(data))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>E-commerce customer behaviour kit: reports</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
+       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }}
+table {{ border-collapse: collapse; width: 100%; }}
+td {{ border-top: 1px solid #ddd; padding: .6rem .5rem; vertical-align: top; }}
+.p {{ color: #555; }} a {{ color: #0b5cad; }}
+</style></head><body>
+<h1>E-commerce customer behaviour &amp; precision marketing: reports</h1>
+<p>Data: {source}. "story" hides the code for readers who want the findings;
+"with code" shows how each number was computed. Every page opens offline.</p>
+<table>
+{rows}
+</table>
+</body></html>
+"""
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.report",
+                                 description="Execute the notebooks and write HTML reports.")
+    ap.add_argument("--data", default=None, help="store directory (default: the bundled shop)")
+    ap.add_argument("--out", default=str(ROOT / "reports"))
+    ap.add_argument("--notebooks", default=str(ROOT / "notebooks"))
+    ap.add_argument("--refresh", nargs="*", metavar="NOTEBOOK",
+                    help="re-execute these committed notebooks in place (all when none given) "
+                         "instead of writing reports")
+    args = ap.parse_args(argv)
+    if args.refresh is not None:
+        refresh([Path(p) for p in args.refresh] or notebooks(args.notebooks))
+        return 0
+    build(args.out, data=args.data or None, folder=args.notebooks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1122 @@
+"""A simulated shop with a known answer key.
+
+The shop is a generative story, not random columns. Every effect an analysis
+in the kit should find is planted here with a known size and written to
+``store.truth`` (and ``truth.json``):
+
+* **Arrivals.** New users arrive every day by channel. Paid channels arrive
+  in proportion to that day's spend (cost per new visitor is fixed per
+  channel); organic channels follow a weekly rhythm and slow growth. Around
+  the 11.11 sale (Singles' Day) arrivals surge.
+* **Sessions** walk a page Markov chain (home, search, category, product,
+  cart, checkout steps) whose probabilities depend on channel intent, device,
+  whether the visitor already bought, the sale, and the checkout experiment.
+  Checkout steps depend on the device only, and mobile users fail much more
+  often at the payment step (the planted bottleneck). Session conversion
+  probabilities are computed exactly from the chain by linear algebra.
+* **Prospects** (users who never bought) visit until they buy or leave: after
+  a session without a purchase they leave with a fixed probability.
+* **Buyers** repurchase as in the BG/NBD model (Fader, Hardie & Lee 2005):
+  each has a weekly purchase rate λ ~ Gamma(r, α) and, after every repeat
+  purchase, drops out with probability p ~ Beta(a, b). Browsing sessions
+  without a purchase arrive at the rate that makes each session's conversion
+  probability equal to the chain's (a thinned Poisson process), so the
+  purchase process stays exactly BG/NBD.
+* **Baskets** have a primary category from the user's taste, independent
+  extras, and planted complements (a phone brings a phone case, …).
+* **Reviews** depend on delivery delay and item quality; a low rating (≤ 2)
+  makes the reviewer leave for good with a known probability.
+* **Experiments.** ``checkout_redesign`` (new users, 50/50) raises the
+  payment-step success by a known relative lift. ``homepage_banner`` has a
+  logging bug that loses part of the treatment arm: a sample-ratio mismatch.
+* **Win-back campaign.** Lapsed buyers get a 20 %-off e-mail, with a
+  randomised 20 % holdout; the incremental purchase probability differs by
+  segment.
+
+Run ``python -m helpers.simulate --users 25000 --seed 7 --out data`` to write
+a store; the bundled ``data/`` is exactly that.
+
+Examples
+--------
+>>> store = simulate(users=300, seed=1)
+>>> store.available()
+['users', 'sessions', 'events', 'items', 'orders', 'order_lines', 'reviews', 'spend', 'assignments', 'campaign_sends']
+>>> simulate(users=300, seed=1).events.equals(store.events)
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from helpers.data import CHANNELS, Store, save_store, validate
+
+# ----------------------------------------------------------------------------- parameters
+
+STATES = ("home", "search", "category", "product", "add_to_cart", "view_cart",
+          "remove_from_cart", "begin_checkout", "add_shipping_info", "add_payment_info",
+          "purchase", "exit")
+S = {name: i for i, name in enumerate(STATES)}
+PURCHASE, EXIT = S["purchase"], S["exit"]
+N_TRANSIENT = 10
+
+# state -> (event, page_type)
+STATE_EVENT = {
+    "home": ("page_view", "home"),
+    "search": ("search", "search"),
+    "category": ("view_item_list", "category"),
+    "product": ("view_item", "product"),
+    "add_to_cart": ("add_to_cart", "product"),
+    "view_cart": ("view_cart", "cart"),
+    "remove_from_cart": ("remove_from_cart", "cart"),
+    "begin_checkout": ("begin_checkout", "checkout"),
+    "add_shipping_info": ("add_shipping_info", "checkout"),
+    "add_payment_info": ("add_payment_info", "checkout"),
+    "purchase": ("purchase", "confirmation"),
+}
+
+DEVICES = ("mobile", "desktop", "tablet")
+
+# Categories: (name, median price in US dollars — the catalogue converts to CNY at 7 —,
+# popularity, base extra-inclusion probability).
+CATEGORIES = (
+    ("phone", 420.0, 1.0, 0.010),
+    ("phone case", 14.0, 0.5, 0.020),
+    ("charger", 19.0, 0.6, 0.030),
+    ("laptop", 780.0, 0.6, 0.008),
+    ("laptop bag", 38.0, 0.3, 0.015),
+    ("headphones", 65.0, 0.9, 0.030),
+    ("camera", 520.0, 0.4, 0.006),
+    ("memory card", 18.0, 0.3, 0.020),
+    ("coffee machine", 160.0, 0.5, 0.008),
+    ("coffee beans", 12.0, 0.6, 0.025),
+    ("running shoes", 85.0, 0.9, 0.020),
+    ("sports socks", 9.0, 0.4, 0.025),
+    ("skincare", 28.0, 1.2, 0.040),
+    ("snacks", 8.0, 1.1, 0.050),
+    ("books", 16.0, 1.0, 0.040),
+    ("pet food", 24.0, 0.8, 0.040),
+    ("toys", 22.0, 0.7, 0.030),
+    ("home decor", 35.0, 0.8, 0.030),
+)
+
+# Planted complements: if the antecedent category is in a basket, the consequent is added
+# with this probability.
+COMPLEMENTS = (
+    ("phone", "phone case", 0.45),
+    ("phone", "charger", 0.30),
+    ("laptop", "laptop bag", 0.35),
+    ("camera", "memory card", 0.45),
+    ("coffee machine", "coffee beans", 0.50),
+    ("running shoes", "sports socks", 0.30),
+)
+NON_PAIRS = (("pet food", "books"),)
+
+SEARCH_TERMS = {
+    "phone": ["smartphone", "5g phone", "phone deals"], "phone case": ["phone case", "clear case"],
+    "charger": ["fast charger", "usb c charger"], "laptop": ["laptop", "ultrabook", "gaming laptop"],
+    "laptop bag": ["laptop bag", "backpack"], "headphones": ["wireless earbuds", "headphones"],
+    "camera": ["mirrorless camera", "camera"], "memory card": ["sd card", "memory card"],
+    "coffee machine": ["espresso machine", "coffee maker"], "coffee beans": ["coffee beans"],
+    "running shoes": ["running shoes", "trainers"], "sports socks": ["sport socks"],
+    "skincare": ["moisturiser", "sunscreen", "serum"], "snacks": ["snacks", "nuts"],
+    "books": ["novel", "cookbook"], "pet food": ["dog food", "cat food"],
+    "toys": ["lego", "puzzle"], "home decor": ["lamp", "cushion"],
+}
+# Terms the shop has no results for; sessions that search them mostly leave.
+DEAD_TERMS = ["iphone 99", "free shipping code", "cheap laptop 50", "ps6", "gift card balance"]
+
+REVIEW_WORDS = {
+    1: ["broken on arrival", "arrived very late", "poor quality", "would not buy again"],
+    2: ["late delivery", "cheap material", "not as described", "disappointing"],
+    3: ["okay for the price", "average quality", "delivery a bit slow", "does the job"],
+    4: ["good value", "works well", "nice quality", "quick delivery"],
+    5: ["excellent quality", "fast delivery", "love it", "highly recommend"],
+}
+
+REGIONS = ("East", "North", "South", "Central", "West")
+CITY_TIERS = ("tier 1", "tier 2", "tier 3", "tier 4")
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55+")
+GENDERS = ("female", "male", "unknown")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every knob of the generative story (the answer key is derived from these)."""
+
+    start: str = "2024-01-01"
+    end: str = "2025-12-31"
+    shop_timezone: str = "Asia/Shanghai"
+    sale_days: tuple[str, ...] = ("2024-11-11", "2025-11-11")
+    # arrivals: share of new users by channel on an ordinary day
+    arrival_mix: dict = field(default_factory=lambda: {
+        "Organic Search": 0.24, "Paid Search": 0.20, "Organic Social": 0.10, "Paid Social": 0.16,
+        "Email": 0.02, "Referral": 0.06, "Direct": 0.14, "Affiliates": 0.08})
+    # cost per new visitor (CNY) for channels with spend
+    cost_per_visitor: dict = field(default_factory=lambda: {
+        "Paid Search": 7.5, "Paid Social": 5.5, "Affiliates": 6.5, "Email": 2.5})
+    # channel intent: multiplies the add-to-cart and checkout-start probabilities
+    intent: dict = field(default_factory=lambda: {
+        "Organic Search": 1.10, "Paid Search": 1.00, "Organic Social": 0.55, "Paid Social": 0.60,
+        "Email": 1.60, "Referral": 0.95, "Direct": 1.45, "Affiliates": 0.85})
+    device_mix: dict = field(default_factory=lambda: {"mobile": 0.63, "desktop": 0.29, "tablet": 0.08})
+    # checkout steps by device: begin_checkout->shipping, shipping->payment, payment->purchase
+    p_shipping: dict = field(default_factory=lambda: {"mobile": 0.84, "desktop": 0.88, "tablet": 0.86})
+    p_payment_info: dict = field(default_factory=lambda: {"mobile": 0.85, "desktop": 0.89, "tablet": 0.87})
+    p_purchase: dict = field(default_factory=lambda: {"mobile": 0.55, "desktop": 0.88, "tablet": 0.83})
+    add_to_cart: float = 0.075          # product -> add_to_cart before intent multipliers
+    begin_checkout: float = 0.68        # view_cart -> begin_checkout before intent multipliers
+    returning_boost: float = 1.15       # buyers' sessions are a little more purposeful
+    sale_boost: float = 1.60            # prospects' add-to-cart during the sale
+    prospect_leave: float = 0.30        # P(leave for good) after a prospect session without purchase
+    prospect_gap_days: float = 6.0      # mean days between a prospect's sessions
+    prospect_return_mix: dict = field(default_factory=lambda: {
+        "Organic Search": 0.28, "Paid Search": 0.12, "Organic Social": 0.05, "Paid Social": 0.06,
+        "Email": 0.10, "Referral": 0.03, "Direct": 0.33, "Affiliates": 0.03})
+    buyer_visit_mix: dict = field(default_factory=lambda: {
+        "Organic Search": 0.18, "Paid Search": 0.08, "Organic Social": 0.05, "Paid Social": 0.04,
+        "Email": 0.24, "Referral": 0.03, "Direct": 0.35, "Affiliates": 0.03})
+    # BG/NBD-like purchase and dropout heterogeneity (rate per week)
+    bgnbd_r: float = 0.24
+    bgnbd_alpha: float = 9.0
+    bgnbd_a: float = 0.85
+    bgnbd_b: float = 2.6
+    # reviews
+    review_prob: float = 0.40
+    low_rating_leave: float = 0.40      # P(leave for good) after writing a review rated <= 2
+    # checkout experiment on new users
+    checkout_experiment: tuple[str, str] = ("2025-06-01", "2025-09-30")
+    checkout_lift: float = 0.30         # relative lift of payment -> purchase for treatment
+    # SRM experiment
+    srm_experiment: tuple[str, str] = ("2025-03-01", "2025-04-15")
+    srm_loss: float = 0.50              # share of treatment users on a bounced first session lost
+    # win-back campaign
+    winback_send: str = "2025-09-15"
+    winback_lapsed_days: int = 120
+    winback_holdout: float = 0.20
+    winback_window_days: int = 30
+    winback_discount: float = 0.20
+    winback_uplift: dict = field(default_factory=lambda: {
+        "repeat, lapsed 120-269d": 0.11, "repeat, lapsed 270d+": 0.05,
+        "one-time, lapsed 120-269d": 0.045, "one-time, lapsed 270d+": 0.012})
+
+
+# ----------------------------------------------------------------------------- the chain
+
+
+def _chain(p: Params, device: str, channel: str, returning: bool, sale: bool,
+           treated: bool) -> np.ndarray:
+    """Transition matrix (12 x 12) of the page chain for one session type."""
+    m = p.intent[channel] * (p.returning_boost if returning else 1.0)
+    atc = p.add_to_cart * m * (0.9 if device == "mobile" else 1.0) * (p.sale_boost if sale else 1.0)
+    bc = min(0.85, p.begin_checkout * np.sqrt(m))
+    q = p.p_purchase[device] * ((1 + p.checkout_lift) if treated else 1.0)
+    P = np.zeros((12, 12))
+    rows = {
+        "home": {"search": 0.25, "category": 0.35, "product": 0.15},
+        "search": {"product": 0.55, "search": 0.10, "category": 0.10},
+        "category": {"product": 0.60, "category": 0.10, "search": 0.05},
+        "product": {"product": 0.36, "add_to_cart": atc, "category": 0.12, "search": 0.05},
+        "add_to_cart": {"product": 0.20, "view_cart": 0.62, "category": 0.03},
+        "view_cart": {"begin_checkout": bc, "remove_from_cart": 0.10, "product": 0.10},
+        "remove_from_cart": {"view_cart": 0.30, "product": 0.20},
+        "begin_checkout": {"add_shipping_info": p.p_shipping[device]},
+        "add_shipping_info": {"add_payment_info": p.p_payment_info[device]},
+        "add_payment_info": {"purchase": min(q, 0.99)},
+    }
+    for src, dests in rows.items():
+        for dst, prob in dests.items():
+            P[S[src], S[dst]] = prob
+        P[S[src], EXIT] = 1.0 - P[S[src]].sum()
+    P[PURCHASE, PURCHASE] = P[EXIT, EXIT] = 1.0
+    return P
+
+
+def _landing(channel: str) -> np.ndarray:
+    """Landing-page distribution over the transient states for a channel."""
+    land = {
+        "Organic Search": {"product": 0.55, "category": 0.30, "home": 0.15},
+        "Paid Search": {"product": 0.70, "category": 0.20, "home": 0.10},
+        "Organic Social": {"product": 0.60, "home": 0.40},
+        "Paid Social": {"product": 0.75, "home": 0.25},
+        "Email": {"home": 0.45, "product": 0.35, "category": 0.20},
+        "Referral": {"product": 0.60, "home": 0.40},
+        "Direct": {"home": 0.70, "search": 0.10, "view_cart": 0.05, "category": 0.15},
+        "Affiliates": {"product": 0.80, "home": 0.20},
+    }[channel]
+    v = np.zeros(12)
+    for k, prob in land.items():
+        v[S[k]] = prob
+    return v
+
+
+def _absorb(P: np.ndarray) -> np.ndarray:
+    """h[i] = P(absorbed in purchase | start in i), by solving (I - Q) h = r."""
+    Q = P[:N_TRANSIENT, :N_TRANSIENT]
+    r = P[:N_TRANSIENT, PURCHASE]
+    h = np.zeros(12)
+    h[:N_TRANSIENT] = np.linalg.solve(np.eye(N_TRANSIENT) - Q, r)
+    h[PURCHASE] = 1.0
+    return h
+
+
+class _Types:
+    """All session types, their chains, conditioned chains and conversion probabilities."""
+
+    def __init__(self, p: Params):
+        self.keys = []
+        mats, land, conv = [], [], []
+        for d in DEVICES:
+            for ch in CHANNELS:
+                for ret in (False, True):
+                    for sale in (False, True):
+                        for tr in (False, True):
+                            P = _chain(p, d, ch, ret, sale, tr)
+                            h = _absorb(P)
+                            pi = _landing(ch)
+                            c = float(pi @ h)
+                            self.keys.append((d, ch, ret, sale, tr))
+                            mats.append(_condition(P, h))
+                            land.append(np.stack([pi * (1 - h) / (1 - c), pi * h / c]))
+                            conv.append(c)
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        self.cum = np.cumsum(np.stack(mats), axis=-1)        # (T, 2, 12, 12)
+        self.land_cum = np.cumsum(np.stack(land), axis=-1)   # (T, 2, 12)
+        self.conv = np.array(conv)
+
+    def idx(self, device, channel, returning, sale, treated) -> np.ndarray:
+        d = pd.Categorical(device, categories=DEVICES).codes.astype(np.int64)
+        c = pd.Categorical(channel, categories=CHANNELS).codes.astype(np.int64)
+        r = np.asarray(returning, dtype=np.int64)
+        s = np.asarray(sale, dtype=np.int64)
+        t = np.asarray(treated, dtype=np.int64)
+        return (((d * len(CHANNELS) + c) * 2 + r) * 2 + s) * 2 + t
+
+
+def _condition(P: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Doob h-transform: the chain conditioned on not converting [0] or converting [1]."""
+    out = np.zeros((2, 12, 12))
+    for k, w in enumerate((1 - h, h)):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            M = P * w[None, :] / w[:, None]
+        M[~np.isfinite(M)] = 0.0
+        absorbing = EXIT if k == 0 else PURCHASE
+        M[PURCHASE] = 0.0
+        M[EXIT] = 0.0
+        M[absorbing, absorbing] = 1.0
+        out[k] = M
+    return out
+
+
+# ----------------------------------------------------------------------------- simulation
+
+
+def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -> Store:
+    """Simulate the shop and return a validated :class:`~helpers.data.Store` with ``truth``.
+
+    Parameters
+    ----------
+    users : int
+        Number of users (visitors) over the whole period.
+    seed : int
+        Seed of the one random generator; the same seed gives identical tables.
+    params : Params, optional
+        The generative story's knobs; defaults give the bundled shop.
+
+    Examples
+    --------
+    >>> store = simulate(users=300, seed=3)
+    >>> store.truth["bottleneck"]["device"]
+    'mobile'
+    """
+    p = params or Params()
+    rng = np.random.default_rng(seed)
+    types = _Types(p)
+    start, end = pd.Timestamp(p.start, tz="UTC"), pd.Timestamp(p.end, tz="UTC") + pd.Timedelta("1D")
+    cat_names = [c[0] for c in CATEGORIES]
+
+    items = _catalogue(rng)
+    users_df, spend_df, traits = _arrivals(p, rng, users, start, end)
+    n = len(users_df)
+
+    # --- prospects: sessions until the first purchase or leaving
+    pros = _prospect_sessions(p, rng, users_df, types, end)
+    first_buy = pros.loc[pros["converted"]].set_index("user")["start"]
+    first_buy = pd.to_datetime(first_buy, utc=True)
+
+    # --- buyers: BG/NBD repeat purchases
+    buyers = first_buy.index.to_numpy()
+    lam = rng.gamma(p.bgnbd_r, 1.0 / p.bgnbd_alpha, size=n)    # purchases per week
+    drop = rng.beta(p.bgnbd_a, p.bgnbd_b, size=n)
+    repeats, death = _repeat_purchases(rng, buyers, first_buy.to_numpy("datetime64[ns]"), lam,
+                                       drop, end)
+
+    # --- every purchase gets a basket, review and possible low-rating exit
+    purchases = pd.concat([
+        pd.DataFrame({"user": buyers, "time": first_buy.to_numpy(), "kind": "first"}),
+        repeats.assign(kind="repeat"),
+    ], ignore_index=True)
+    purchases = _rate_and_exit(p, rng, purchases, traits, death)
+    leave_at = purchases.groupby("user")["leave_at"].min()
+    alive_until = pd.Series(death, index=buyers).combine(leave_at.reindex(buyers), _min_time)
+    purchases = purchases.loc[purchases["time"] <= purchases["user"].map(alive_until)]
+
+    # --- win-back campaign on lapsed buyers (randomised holdout)
+    sends, extra = _winback(p, rng, purchases, traits)
+    purchases = pd.concat([purchases, extra], ignore_index=True)
+
+    # --- buyers' sessions: converting ones at purchases, browsing ones by thinning
+    ret_conv = _purchase_sessions(p, rng, purchases, traits, types)
+    ret_browse = _browse_sessions(p, rng, buyers, first_buy, alive_until, lam, traits, types, end)
+
+    sessions = _assemble_sessions(p, rng, pros, ret_conv, ret_browse, traits, end)
+    assignments, sessions = _experiments(p, rng, sessions, users_df)
+    walk = _walk(rng, sessions, types)
+    assignments = _srm_loss(p, rng, assignments, walk)
+    land = walk.loc[walk["step"] == 0].set_index("s")["state"]
+    page = np.array([STATE_EVENT[x][1] for x in STATES[:N_TRANSIENT]] + ["", ""], dtype=object)
+    sessions["landing_page"] = page[land.reindex(np.arange(len(sessions))).to_numpy()]
+    events, orders, lines, order_s = _events_orders(p, rng, sessions, walk, items, traits,
+                                                    cat_names)
+    reviews = _reviews(p, rng, orders, order_s, lines, purchases, sessions)
+    spend_df = _clicks(spend_df, sessions)
+    truth = _truth(p, types, items, traits, sends, assignments, sessions)
+
+    store = Store(
+        users=users_df.drop(columns=["user"]),
+        sessions=sessions[["session_id", "user_id", "started_at", "channel", "campaign", "device",
+                           "landing_page"]],
+        events=events, items=items.drop(columns=["quality"]), orders=orders, order_lines=lines, reviews=reviews,
+        spend=spend_df,
+        assignments=assignments[["experiment", "user_id", "variant", "assigned_at"]],
+        campaign_sends=sends[["campaign", "user_id", "sent_at", "treated"]], truth=truth)
+    return validate(store)
+
+
+def _min_time(a, b):
+    if pd.isna(a):
+        return b
+    if pd.isna(b):
+        return a
+    return min(a, b)
+
+
+def _catalogue(rng) -> pd.DataFrame:
+    rows = []
+    item_id = 1000
+    for name, price, _, _ in CATEGORIES:
+        brands = [f"{name.split()[0].title()}Co {b}" for b in "ABCD"]
+        for k in range(24):
+            item_id += 1
+            rows.append({
+                "item_id": item_id, "category": name, "brand": brands[k % 4],
+                "price": round(float(7.0 * price * rng.lognormal(0.0, 0.35)), 2),
+                "name": f"{name} {k + 1:02d}",
+                "quality": float(rng.normal(0.0, 0.45)),
+            })
+    return pd.DataFrame(rows)
+
+
+def _arrivals(p: Params, rng, n_users: int, start, end):
+    days = pd.date_range(start, end - pd.Timedelta("1D"), freq="D")
+    t = np.arange(len(days)) / 365.0
+    weekly = np.where(days.day_of_week >= 5, 1.15, 1.0)
+    sale = np.ones(len(days))
+    for sd in p.sale_days:
+        dd = (pd.Timestamp(sd, tz="UTC") - days).days.to_numpy()
+        ramp = (dd >= 0) & (dd <= 10)
+        sale = sale + np.where(ramp, 3.0 * np.exp(-dd / 2.0), 0.0) + np.where(dd == 0, 5.0, 0.0)
+        sale = sale + np.where((dd < 0) & (dd >= -2), 0.8, 0.0)   # after-sale tail
+    base = (1.0 + 0.3 * t) * weekly
+    intensity = np.stack([
+        base * (sale if ch not in ("Organic Search", "Referral") else 1 + (sale - 1) * 0.5)
+        * p.arrival_mix[ch] for ch in CHANNELS], axis=1)     # (days, channels)
+    probs = intensity / intensity.sum()
+    counts = rng.multinomial(n_users, probs.ravel()).reshape(probs.shape)
+    day_idx, ch_idx = np.nonzero(counts)
+    reps = counts[day_idx, ch_idx]
+    day_of_user = np.repeat(day_idx, reps)
+    ch_of_user = np.repeat(ch_idx, reps)
+    n = len(day_of_user)
+    # time of day: a shop in China; evenings busiest (hours in shop time, converted to UTC)
+    hour_w = np.array([2, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 7, 6, 6, 6, 6, 7, 8, 10, 11, 11, 8, 4],
+                      dtype=float)
+    hours = rng.choice(24, size=n, p=hour_w / hour_w.sum()) + rng.random(n)
+    local = days[day_of_user].tz_localize(None) + pd.to_timedelta(hours * 3600, unit="s")
+    first_seen = local.tz_localize(p.shop_timezone).tz_convert("UTC").as_unit("ns")
+    order = np.lexsort((ch_of_user, first_seen.asi8))
+    first_seen, ch_of_user = first_seen[order], ch_of_user[order]
+    channel = np.array(CHANNELS)[ch_of_user]
+    dev_p = np.array([p.device_mix[d] for d in DEVICES])
+    device = np.array(DEVICES)[rng.choice(3, size=n, p=dev_p)]
+    social = np.isin(channel, ["Organic Social", "Paid Social"])
+    device = np.where(social & (rng.random(n) < 0.3), "mobile", device)
+    users = pd.DataFrame({
+        "user": np.arange(n),
+        "user_id": np.arange(1, n + 1, dtype=np.int64) + 100000,
+        "first_seen": first_seen,
+        "acquisition_channel": channel,
+        "device": device,
+        "region": np.array(REGIONS)[rng.choice(5, size=n, p=[0.3, 0.2, 0.25, 0.15, 0.1])],
+        "city_tier": np.array(CITY_TIERS)[rng.choice(4, size=n, p=[0.25, 0.35, 0.25, 0.15])],
+        "age_band": np.array(AGE_BANDS)[rng.choice(5, size=n, p=[0.18, 0.34, 0.25, 0.14, 0.09])],
+        "gender": np.array(GENDERS)[rng.choice(3, size=n, p=[0.52, 0.43, 0.05])],
+    })
+    pop = np.array([c[2] for c in CATEGORIES])
+    affinity = rng.dirichlet(pop * 0.35, size=n)
+    traits = {
+        "affinity": affinity,
+        "device": device,
+        "channel": channel,
+        "user_id": users["user_id"].to_numpy(),
+        "region": users["region"].to_numpy(),
+        "coupon_lover": rng.random(n) < 0.3,
+    }
+    # spend: paid channels' cost is proportional to the arrivals they buy
+    scale = n_users / intensity.sum()
+    rows = []
+    for j, ch in enumerate(CHANNELS):
+        if ch not in p.cost_per_visitor:
+            continue
+        noise = rng.lognormal(0.0, 0.08, size=len(days))
+        rows.append(pd.DataFrame({
+            "date": days.tz_localize(None), "channel": ch,
+            "spend": np.round(intensity[:, j] * scale * p.cost_per_visitor[ch] * noise, 2)}))
+    spend = pd.concat(rows, ignore_index=True)
+    return users, spend, traits
+
+
+def _prospect_sessions(p: Params, rng, users, types: _Types, end) -> pd.DataFrame:
+    n = len(users)
+    user = np.arange(n)
+    t = users["first_seen"].to_numpy(dtype="datetime64[ns]")
+    channel = users["acquisition_channel"].to_numpy()
+    device = users["device"].to_numpy()
+    sale = _in_sale(p, t)
+    out = []
+    return_ch = np.array(list(p.prospect_return_mix))
+    return_p = np.array(list(p.prospect_return_mix.values()))
+    active = np.ones(n, dtype=bool)
+    k = 0
+    end64 = end.to_datetime64()
+    while active.any():
+        idx = np.flatnonzero(active)
+        ty = types.idx(device[idx], channel[idx], False, sale[idx], False)
+        c = types.conv[ty]
+        conv = rng.random(len(idx)) < c
+        out.append(pd.DataFrame({"user": user[idx], "start": t[idx], "channel": channel[idx],
+                                 "returning": False, "converted": conv, "k": k}))
+        leave = rng.random(len(idx)) < p.prospect_leave
+        gap = rng.exponential(p.prospect_gap_days, size=len(idx)) * 86400e9
+        nxt = t[idx] + gap.astype("timedelta64[ns]")
+        cont = ~conv & ~leave & (nxt < end64)
+        active[:] = False
+        active[idx[cont]] = True
+        t = t.copy()
+        t[idx] = nxt
+        channel = channel.copy()
+        channel[idx] = return_ch[rng.choice(len(return_ch), size=len(idx), p=return_p)]
+        sale = _in_sale(p, t)
+        k += 1
+    return pd.concat(out, ignore_index=True)
+
+
+def _in_sale(p: Params, t) -> np.ndarray:
+    """True for timestamps in the ten days up to and including a sale day (shop time)."""
+    local = pd.DatetimeIndex(t).tz_localize("UTC") if pd.DatetimeIndex(t).tz is None \
+        else pd.DatetimeIndex(t)
+    day = local.tz_convert(p.shop_timezone).tz_localize(None).normalize()
+    hit = np.zeros(len(day), dtype=bool)
+    for sd in p.sale_days:
+        d = (pd.Timestamp(sd) - day).days.to_numpy()
+        hit |= (d >= 0) & (d <= 10)
+    return hit
+
+
+def _repeat_purchases(rng, buyers, t0, lam, drop, end):
+    """BG/NBD: Poisson(λ) repeat purchases; after each repeat, dropout with probability p."""
+    week = np.timedelta64(7 * 86400 * 10**9, "ns")
+    end64 = end.to_datetime64()
+    t = t0.astype("datetime64[ns]").copy()
+    death = np.full(len(buyers), end64)
+    active = np.ones(len(buyers), dtype=bool)
+    rows = []
+    while active.any():
+        idx = np.flatnonzero(active)
+        gap = rng.exponential(1.0, size=len(idx)) / lam[buyers[idx]]
+        gap = np.minimum(gap, 1e4)
+        nxt = t[idx] + (gap * week.astype(np.float64)).astype("timedelta64[ns]")
+        inside = nxt < end64
+        died = inside & (rng.random(len(idx)) < drop[buyers[idx]])
+        rows.append(pd.DataFrame({"user": buyers[idx[inside]], "time": nxt[inside]}))
+        death[idx[died]] = nxt[died]
+        t[idx] = nxt
+        active[:] = False
+        active[idx[inside & ~died]] = True
+    repeats = pd.concat(rows, ignore_index=True)
+    repeats["time"] = pd.to_datetime(repeats["time"]).dt.tz_localize("UTC")
+    return repeats, pd.to_datetime(death).tz_localize("UTC")
+
+
+def _rate_and_exit(p: Params, rng, purchases: pd.DataFrame, traits, death) -> pd.DataFrame:
+    """Delivery delay, review and rating per purchase; a low rating may end the customer."""
+    purchases = purchases.sort_values(["time", "user"], kind="mergesort").reset_index(drop=True)
+    m = len(purchases)
+    region = traits["region"][purchases["user"].to_numpy()]
+    slow = np.isin(region, ["West", "Central"])
+    delay = 1 + rng.poisson(np.where(slow, 3.0, 1.5))
+    quality = rng.normal(0.0, 0.45, size=m)
+    score = 4.4 + quality - 0.35 * np.maximum(delay - 3, 0) + rng.normal(0, 0.7, size=m)
+    rating = np.clip(np.round(score), 1, 5).astype(int)
+    reviewed = rng.random(m) < p.review_prob
+    created = purchases["time"] + pd.to_timedelta(delay + rng.uniform(1, 6, size=m), unit="D")
+    leaves = reviewed & (rating <= 2) & (rng.random(m) < p.low_rating_leave)
+    purchases["delay_days"] = delay
+    purchases["reviewed"] = reviewed
+    purchases["rating"] = rating
+    purchases["review_at"] = created
+    purchases["leave_at"] = created.where(leaves)
+    return purchases
+
+
+def _winback(p: Params, rng, purchases: pd.DataFrame, traits):
+    send = pd.Timestamp(p.winback_send, tz="UTC") + pd.Timedelta("2h")
+    before = purchases.loc[purchases["time"] < send]
+    last = before.groupby("user")["time"].max()
+    count = before.groupby("user").size()
+    lapsed_days = (send - last).dt.days
+    elig = lapsed_days.index[lapsed_days >= p.winback_lapsed_days].to_numpy()
+    ld = lapsed_days.loc[elig].to_numpy()
+    freq = count.loc[elig].to_numpy()
+    segment = np.where(freq > 1, "repeat", "one-time").astype(object) + np.where(
+        ld < 270, ", lapsed 120-269d", ", lapsed 270d+")
+    treated = rng.random(len(elig)) >= p.winback_holdout
+    uplift = pd.Series(segment).map(p.winback_uplift).to_numpy()
+    responds = treated & (rng.random(len(elig)) < uplift)
+    sent_at = send + pd.to_timedelta(rng.uniform(0, 3600, size=len(elig)), unit="s")
+    sends = pd.DataFrame({"campaign": "winback_2025q3", "user": elig, "user_id": traits["user_id"][elig],
+                          "sent_at": sent_at, "treated": treated, "segment": segment})
+    sends = sends.sort_values("user_id", kind="mergesort").reset_index(drop=True)
+    r_users = elig[responds]
+    extra = pd.DataFrame({
+        "user": r_users,
+        "time": sent_at[responds] + pd.to_timedelta(
+            rng.exponential(5.0, size=len(r_users)).clip(0, p.winback_window_days - 1), unit="D"),
+        "kind": "winback",
+    })
+    return sends, extra
+
+
+def _purchase_sessions(p, rng, purchases, traits, types):
+    u = purchases["user"].to_numpy()
+    kind = purchases["kind"].to_numpy()
+    mix = np.array(list(p.buyer_visit_mix.values()))
+    ch = np.array(list(p.buyer_visit_mix))[rng.choice(len(mix), size=len(u), p=mix)]
+    ch = np.where(kind == "winback", "Email", ch)
+    # a converting session starts a few minutes before its purchase; the walk sets the exact
+    # purchase time later, so here only the start is approximate
+    return pd.DataFrame({"user": u, "start": purchases["time"].to_numpy(), "channel": ch,
+                         "returning": True, "converted": True, "kind": kind})
+
+
+def _browse_sessions(p, rng, buyers, first_buy, alive_until, lam, traits, types, end):
+    """Non-converting sessions of buyers: per channel a Poisson process of rate w λ (1/c − 1)."""
+    dev = traits["device"][buyers]
+    mix = p.buyer_visit_mix
+    start = first_buy.to_numpy("datetime64[ns]")
+    stop = pd.to_datetime(alive_until.reindex(buyers), utc=True).to_numpy("datetime64[ns]")
+    span_weeks = (stop - start) / np.timedelta64(7 * 86400, "s")
+    span_weeks = np.maximum(span_weeks.astype(float), 0.0)
+    frames = []
+    for ch, w in mix.items():
+        c = types.conv[types.idx(dev, np.full(len(buyers), ch), True, False, False)]
+        rate = w * lam[buyers] * (1.0 / c - 1.0)
+        k = rng.poisson(rate * span_weeks)
+        u = np.repeat(buyers, k)
+        off = rng.random(k.sum()) * np.repeat(span_weeks, k) * 7 * 86400
+        t = np.repeat(start, k) + pd.to_timedelta(off, unit="s").to_numpy()
+        frames.append(pd.DataFrame({"user": u, "start": t, "channel": ch, "returning": True,
+                                    "converted": False}))
+    out = pd.concat(frames, ignore_index=True)
+    out["start"] = pd.to_datetime(out["start"], utc=True)
+    return out.loc[out["start"] < end]
+
+
+def _assemble_sessions(p, rng, pros, ret_conv, ret_browse, traits, end):
+    pros = pros.assign(kind=np.where(pros["converted"], "first", "prospect"))
+    ret_conv = ret_conv.loc[ret_conv["kind"] != "first"]
+    # a purchase session opens 3-40 minutes before the purchase
+    lead = pd.to_timedelta(rng.uniform(180, 2400, size=len(ret_conv)), unit="s")
+    ret_conv = ret_conv.assign(start=pd.to_datetime(ret_conv["start"], utc=True) - lead)
+    ret_browse = ret_browse.assign(kind="browse")
+    s = pd.concat([pros.drop(columns=["k"]), ret_conv, ret_browse], ignore_index=True)
+    s["start"] = pd.to_datetime(s["start"], utc=True).dt.as_unit("ns").dt.floor("s")
+    s = s.loc[s["start"] < end]
+    s["device"] = traits["device"][s["user"].to_numpy()]
+    s["user_id"] = traits["user_id"][s["user"].to_numpy()]
+    s["sale"] = _in_sale(p, s["start"].to_numpy())
+    s = s.sort_values(["start", "user_id"], kind="mergesort").reset_index(drop=True)
+    s["session_id"] = np.arange(1, len(s) + 1, dtype=np.int64) + 5_000_000
+    s["started_at"] = s["start"]
+    camp = np.full(len(s), None, dtype=object)
+    chan = s["channel"].to_numpy()
+    camp[chan == "Paid Search"] = "search_brand"
+    camp[(chan == "Paid Search") & (rng.random(len(s)) < 0.5)] = "search_generic"
+    camp[chan == "Paid Social"] = "social_prospecting"
+    camp[chan == "Email"] = "newsletter"
+    camp[chan == "Affiliates"] = "affiliate_network"
+    camp[(s["kind"] == "winback").to_numpy()] = "winback_2025q3"
+    camp[s["sale"].to_numpy() & np.isin(chan, ["Paid Search", "Paid Social", "Email"])] = "double11"
+    s["campaign"] = camp
+    return s
+
+
+def _experiments(p, rng, sessions, users):
+    """Assign new users to the checkout test and visitors to the (broken) banner test."""
+    first = sessions.drop_duplicates("user", keep="first")
+    rows = []
+    # checkout_redesign: new users whose first session falls in the window, 50/50
+    lo, hi = (pd.Timestamp(x, tz="UTC") for x in p.checkout_experiment)
+    inwin = first.loc[(first["start"] >= lo) & (first["start"] < hi)]
+    variant = np.where(rng.random(len(inwin)) < 0.5, "treatment", "control")
+    rows.append(pd.DataFrame({"experiment": "checkout_redesign", "user": inwin["user"].to_numpy(),
+                              "user_id": inwin["user_id"].to_numpy(), "variant": variant,
+                              "assigned_at": inwin["start"].to_numpy()}))
+    treated_users = set(inwin["user"].to_numpy()[variant == "treatment"])
+    # homepage_banner: everyone with a session in the window, assigned at their first one there
+    lo, hi = (pd.Timestamp(x, tz="UTC") for x in p.srm_experiment)
+    win = sessions.loc[(sessions["start"] >= lo) & (sessions["start"] < hi)]
+    firstw = win.drop_duplicates("user", keep="first")
+    v = np.where(rng.random(len(firstw)) < 0.5, "treatment", "control")
+    rows.append(pd.DataFrame({"experiment": "homepage_banner", "user": firstw["user"].to_numpy(),
+                              "user_id": firstw["user_id"].to_numpy(), "variant": v,
+                              "assigned_at": firstw["start"].to_numpy(),
+                              "_sid": firstw.index.to_numpy()}))
+    a = pd.concat(rows, ignore_index=True)
+    # the treatment flag drives the checkout chain of those users' prospect sessions
+    sessions["treated"] = sessions["user"].isin(treated_users) & (sessions["kind"].isin(
+        ["prospect", "first"]))
+    a["assigned_at"] = pd.to_datetime(a["assigned_at"], utc=True)
+    return a, sessions
+
+
+def _srm_loss(p, rng, assignments, walk):
+    """The banner test's logging bug: treatment users whose first session bounced may be lost."""
+    n_steps = walk.groupby("s").size()
+    sid = assignments["_sid"]
+    bounced = sid.notna() & sid.map(n_steps).eq(1)
+    lost = (assignments["experiment"].eq("homepage_banner") & assignments["variant"].eq("treatment")
+            & bounced & (rng.random(len(assignments)) < p.srm_loss))
+    return assignments.loc[~lost].reset_index(drop=True)
+
+
+def _walk(rng, sessions, types: _Types) -> pd.DataFrame:
+    """Walk each session's conditioned chain; returns (session row, step, state)."""
+    ty = types.idx(sessions["device"].to_numpy(), sessions["channel"].to_numpy(),
+                   sessions["returning"].to_numpy(), sessions["sale"].to_numpy(),
+                   sessions["treated"].to_numpy())
+    conv = sessions["converted"].to_numpy().astype(np.int64)
+    n = len(sessions)
+    u = rng.random(n)
+    state = (types.land_cum[ty, conv] < u[:, None]).sum(axis=1)
+    rows_s, rows_k, rows_x = [np.arange(n)], [np.zeros(n, dtype=np.int64)], [state]
+    active = np.flatnonzero(state < N_TRANSIENT)
+    step = 0
+    cur = state.copy()
+    while len(active):
+        step += 1
+        if step > 400:
+            raise RuntimeError("session walk did not end; check the chain")
+        cum = types.cum[ty[active], conv[active], cur[active]]
+        nxt = (cum < rng.random(len(active))[:, None]).sum(axis=1)
+        nxt = np.minimum(nxt, 11)
+        cur[active] = nxt
+        keep = nxt != EXIT
+        rows_s.append(active[keep])
+        rows_k.append(np.full(keep.sum(), step))
+        rows_x.append(nxt[keep])
+        active = active[nxt < N_TRANSIENT]
+    walk = pd.DataFrame({"s": np.concatenate(rows_s), "step": np.concatenate(rows_k),
+                         "state": np.concatenate(rows_x)})
+    return walk.sort_values(["s", "step"], kind="mergesort").reset_index(drop=True)
+
+
+def _baskets(rng, users: np.ndarray, affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Category baskets: primary from taste, independent extras, planted complements.
+
+    Returns (basket row, category index) pairs without duplicates.
+    """
+    m = len(users)
+    k = len(CATEGORIES)
+    names = [c[0] for c in CATEGORIES]
+    cum = np.cumsum(affinity[users], axis=1)
+    primary = np.minimum((cum < rng.random(m)[:, None] * cum[:, -1:]).sum(axis=1), k - 1)
+    has = np.zeros((m, k), dtype=bool)
+    has[np.arange(m), primary] = True
+    beta = np.array([c[3] for c in CATEGORIES])
+    has |= rng.random((m, k)) < beta[None, :]
+    for a, b, prob in COMPLEMENTS:
+        ia, ib = names.index(a), names.index(b)
+        has[:, ib] |= has[:, ia] & (rng.random(m) < prob)
+    return np.nonzero(has)
+
+
+def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
+    n_cat = len(CATEGORIES)
+    s_user = sessions["user"].to_numpy()
+    aff = traits["affinity"]
+    # the category a session is about
+    cum = np.cumsum(aff[s_user], axis=1)
+    focus = np.minimum((cum < rng.random(len(sessions))[:, None]).sum(axis=1), n_cat - 1)
+
+    # ---- orders for converting sessions
+    conv_s = np.flatnonzero(sessions["converted"].to_numpy())
+    b_row, b_cat = _baskets(rng, s_user[conv_s], aff)
+    item_cat = pd.Categorical(items["category"], categories=cat_names).codes
+    by_cat = [np.flatnonzero(item_cat == c) for c in range(n_cat)]
+    # popularity within a category is Zipf-like: the first items sell most
+    zipf = 1.0 / np.arange(1, 25) ** 0.9
+    zipf = zipf / zipf.sum()
+    pick = rng.choice(24, size=len(b_row), p=zipf)
+    item_idx = np.array([by_cat[c][j] for c, j in zip(b_cat, pick)], dtype=np.int64)
+    qty = 1 + (rng.random(len(b_row)) < 0.12) + (rng.random(len(b_row)) < 0.03)
+    lines = pd.DataFrame({"s": conv_s[b_row], "item": item_idx, "quantity": qty})
+    lines["unit_price"] = items["price"].to_numpy()[item_idx]
+    sale_s = sessions["sale"].to_numpy()
+    lines.loc[sale_s[lines["s"]], "unit_price"] = (lines["unit_price"] * 0.85).round(2)
+
+    # ---- events from the walk
+    ev = walk.merge(pd.DataFrame({"s": np.arange(len(sessions))}), on="s")
+    st = ev["state"].to_numpy()
+    names = np.array(STATES)
+    dwell_med = {"home": 12, "search": 15, "category": 25, "product": 40, "add_to_cart": 6,
+                 "view_cart": 18, "remove_from_cart": 5, "begin_checkout": 25,
+                 "add_shipping_info": 45, "add_payment_info": 30, "purchase": 5}
+    med = np.array([dwell_med.get(x, 5) for x in STATES], dtype=float)[st]
+    mobile = sessions["device"].to_numpy()[ev["s"].to_numpy()] == "mobile"
+    med = med * np.where(mobile & (st >= S["begin_checkout"]), 1.4, 1.0)
+    dwell = med * rng.lognormal(0.0, 0.8, size=len(ev))
+    # time of each event = session start + dwell of previous events
+    prev = np.concatenate([[0.0], dwell[:-1]])
+    first_in_s = np.r_[True, ev["s"].to_numpy()[1:] != ev["s"].to_numpy()[:-1]]
+    prev[first_in_s] = 0.0
+    offs = pd.Series(prev).groupby(ev["s"].to_numpy()).cumsum().to_numpy()
+    ev["ts"] = sessions["start"].to_numpy("datetime64[ns]")[ev["s"].to_numpy()] + pd.to_timedelta(
+        np.round(offs, 3), unit="s").to_numpy()
+    ev["event"] = [STATE_EVENT[x][0] for x in names[st]] if len(ev) else []
+    ev["page_type"] = [STATE_EVENT[x][1] for x in names[st]] if len(ev) else []
+
+    # items for product views: mostly the session's focus category
+    is_view = st == S["product"]
+    n_view = int(is_view.sum())
+    own = rng.random(n_view) < 0.75
+    s_of_view = ev["s"].to_numpy()[is_view]
+    cum_v = np.cumsum(aff[s_user[s_of_view]], axis=1)
+    other = np.minimum((cum_v < rng.random(n_view)[:, None]).sum(axis=1), n_cat - 1)
+    vcat = np.where(own, focus[s_of_view], other)
+    vpick = rng.choice(24, size=n_view, p=zipf)
+    view_item = np.array([by_cat[c][j] for c, j in zip(vcat, vpick)], dtype=np.int64)
+    item_col = np.full(len(ev), -1, dtype=np.int64)
+    item_col[is_view] = view_item
+    # cart events carry the item of the product page just viewed (the previous event)
+    is_atc = st == S["add_to_cart"]
+    item_col[is_atc] = item_col[np.flatnonzero(is_atc) - 1]
+    # in converting sessions, add_to_cart items are the basket's items (cycled), and the product
+    # view right before each add gets the same item; extra basket items are added as quick adds
+    conv_flag = sessions["converted"].to_numpy()[ev["s"].to_numpy()]
+    atc_conv = np.flatnonzero(is_atc & conv_flag)
+    atc_s = ev["s"].to_numpy()[atc_conv]
+    atc_rank = pd.Series(atc_s).groupby(atc_s).cumcount().to_numpy()
+    lines = lines.sort_values(["s", "item"], kind="mergesort").reset_index(drop=True)
+    line_rank = lines.groupby("s").cumcount().to_numpy()
+    n_lines = lines.groupby("s").size()
+    nl = n_lines.reindex(atc_s).to_numpy()
+    first_line = (lines.groupby("s").cumcount() == 0)
+    first_pos = pd.Series(np.flatnonzero(first_line.to_numpy()), index=lines.loc[first_line, "s"])
+    li = first_pos.reindex(atc_s).to_numpy() + (atc_rank % nl)
+    item_col[atc_conv] = lines["item"].to_numpy()[li]
+    item_col[atc_conv - 1] = lines["item"].to_numpy()[li]
+    n_atc = pd.Series(atc_s).groupby(atc_s).size()
+    missing = lines.loc[line_rank >= n_atc.reindex(lines["s"]).fillna(0).to_numpy()]
+    is_rm = st == S["remove_from_cart"]
+    # removal is of the most recently added item of the session
+    last_item = pd.Series(np.where(is_atc, item_col, np.nan)).groupby(ev["s"].to_numpy()).ffill()
+    # a removal from a cart saved in an earlier session takes an item of the session's category
+    rm_item = last_item.to_numpy()[is_rm]
+    saved = np.isnan(rm_item)
+    fallback = np.array([by_cat[c][0] for c in focus[ev["s"].to_numpy()[is_rm]]], dtype=np.int64)
+    item_col[is_rm] = np.where(saved, fallback, np.nan_to_num(rm_item)).astype(np.int64)
+
+    # quick adds: an add_to_cart right after the session's last add_to_cart
+    last_atc = pd.Series(np.flatnonzero(is_atc & conv_flag), index=atc_s).groupby(level=0).max()
+    # sessions that bought a saved cart (landed on the cart, added nothing) get no quick adds
+    missing = missing.loc[missing["s"].isin(last_atc.index)]
+    q_pos = last_atc.reindex(missing["s"]).to_numpy()
+    extra = pd.DataFrame({
+        "s": missing["s"].to_numpy(), "step": ev["step"].to_numpy()[q_pos],
+        "state": S["add_to_cart"],
+        "ts": ev["ts"].to_numpy()[q_pos] + pd.to_timedelta(
+            (np.arange(len(missing)) % 5 + 1) * 2.0, unit="s").to_numpy(),
+        "event": "add_to_cart", "page_type": "product", "item": missing["item"].to_numpy(),
+        "sub": np.arange(1, len(missing) + 1)})
+    ev["item"] = item_col
+    ev["sub"] = 0
+    ev = pd.concat([ev, extra], ignore_index=True)
+    ev = ev.sort_values(["s", "step", "sub"], kind="mergesort").reset_index(drop=True)
+    # quick adds sit right after the last add; keep time non-decreasing within a session
+    ev["ts"] = pd.to_datetime(ev["ts"], utc=True)
+    ev["ts"] = ev.groupby("s")["ts"].cummax()
+
+    # search terms and list categories
+    is_search = ev["state"].to_numpy() == S["search"]
+    s_arr = ev["s"].to_numpy()
+    nxt_state = np.r_[ev["state"].to_numpy()[1:], -1]
+    nxt_same = np.r_[s_arr[1:] == s_arr[:-1], False]
+    leaves = is_search & ~(nxt_same & (nxt_state != S["exit"]))
+    dead = leaves & (rng.random(len(ev)) < 0.45)
+    term = np.full(len(ev), None, dtype=object)
+    fc = focus[s_arr]
+    for c, nm in enumerate(cat_names):
+        sel = is_search & ~dead & (fc == c)
+        opts = SEARCH_TERMS[nm]
+        term[sel] = np.array(opts, dtype=object)[rng.integers(0, len(opts), size=sel.sum())]
+    term[dead] = np.array(DEAD_TERMS, dtype=object)[rng.integers(0, len(DEAD_TERMS), size=dead.sum())]
+    ev["search_term"] = term
+    items_cat = items["category"].to_numpy()
+    cat = np.full(len(ev), None, dtype=object)
+    has_item = ev["item"].to_numpy() >= 0
+    cat[has_item] = items_cat[ev["item"].to_numpy()[has_item]]
+    is_list = ev["state"].to_numpy() == S["category"]
+    cat[is_list] = np.array(cat_names, dtype=object)[fc[is_list]]
+    ev["category"] = cat
+
+    # ---- orders: one per converting session, at its purchase event
+    lines["line_value"] = lines["quantity"] * lines["unit_price"]
+    gross = lines.groupby("s")["line_value"].sum()
+    purch = ev.loc[ev["state"] == PURCHASE, ["s", "ts"]].drop_duplicates("s")
+    orders = pd.DataFrame({"s": purch["s"].to_numpy(), "ordered_at": purch["ts"].to_numpy()})
+    orders["gross"] = gross.reindex(orders["s"]).to_numpy()
+    kind = sessions["kind"].to_numpy()[orders["s"].to_numpy()]
+    sale = sessions["sale"].to_numpy()[orders["s"].to_numpy()]
+    lover = traits["coupon_lover"][s_user[orders["s"].to_numpy()]]
+    coupon = np.full(len(orders), None, dtype=object)
+    rate = np.zeros(len(orders))
+    welcome = (kind == "first") & (rng.random(len(orders)) < np.where(lover, 0.6, 0.2))
+    coupon[welcome], rate[welcome] = "WELCOME10", 0.10
+    sale_c = sale & (rng.random(len(orders)) < np.where(lover, 0.7, 0.3))
+    coupon[sale_c], rate[sale_c] = "SALE1111", 0.12
+    wb = kind == "winback"
+    coupon[wb], rate[wb] = "WINBACK20", p.winback_discount
+    orders["discount"] = np.round(orders["gross"] * rate, 2)
+    orders["revenue"] = np.round(orders["gross"] - orders["discount"], 2)
+    orders["coupon"] = coupon
+    u_ = rng.random(len(orders))
+    orders["status"] = np.where(u_ < 0.03, "cancelled", np.where(u_ < 0.075, "refunded", "completed"))
+    orders = orders.sort_values(["ordered_at", "s"], kind="mergesort").reset_index(drop=True)
+    orders["order_id"] = np.arange(1, len(orders) + 1, dtype=np.int64) + 900_000
+    orders["session_id"] = sessions["session_id"].to_numpy()[orders["s"].to_numpy()]
+    orders["user_id"] = sessions["user_id"].to_numpy()[orders["s"].to_numpy()]
+    orders["kind"] = sessions["kind"].to_numpy()[orders["s"].to_numpy()]
+
+    # purchase event value = order revenue
+    val = np.full(len(ev), np.nan)
+    is_p = ev["state"].to_numpy() == PURCHASE
+    rev = pd.Series(orders["revenue"].to_numpy(), index=orders["s"].to_numpy())
+    val[is_p] = rev.reindex(ev.loc[is_p, "s"]).to_numpy()
+    prices = items["price"].to_numpy()
+    val[has_item] = prices[ev["item"].to_numpy()[has_item]]
+    ev["value"] = val
+
+    item_ids = items["item_id"].to_numpy()
+    events = pd.DataFrame({
+        "session_id": sessions["session_id"].to_numpy()[s_arr],
+        "user_id": sessions["user_id"].to_numpy()[s_arr],
+        "ts": pd.to_datetime(ev["ts"], utc=True).dt.round("ms"),
+        "event": ev["event"].to_numpy(),
+        "page_type": ev["page_type"].to_numpy(),
+        "item_id": pd.array(np.where(has_item, item_ids[np.maximum(ev["item"].to_numpy(), 0)], 0),
+                            dtype="Int64"),
+        "category": cat,
+        "search_term": term,
+        "value": val,
+    })
+    events.loc[~has_item, "item_id"] = pd.NA
+    events = events.sort_values(["ts", "session_id"], kind="mergesort").reset_index(drop=True)
+
+    lines_out = lines.merge(orders[["s", "order_id"]], on="s")
+    lines_out = lines_out.assign(item_id=item_ids[lines_out["item"].to_numpy()])
+    lines_out = lines_out.sort_values(["order_id", "item_id"], kind="mergesort")
+    lines_out = lines_out[["order_id", "item_id", "quantity", "unit_price"]].reset_index(drop=True)
+    orders_out = orders[["order_id", "user_id", "session_id", "ordered_at", "status", "revenue",
+                         "discount", "coupon"]].copy()
+    return events, orders_out, lines_out, orders["s"].to_numpy()
+
+
+def _reviews(p, rng, orders, order_s, lines, purchases, sessions):
+    """Reviews come from the purchase table's planned rating, one item per reviewed order."""
+    users = sessions["user"].to_numpy()[order_s]
+    o = orders.assign(user=users).reset_index(drop=True)
+    # match each order to its planned purchase (same user, nearest time)
+    plan = purchases[["user", "time", "reviewed", "rating", "review_at", "delay_days"]].copy()
+    plan = plan.sort_values("time", kind="mergesort")
+    o = o.sort_values("ordered_at", kind="mergesort")
+    m = pd.merge_asof(o, plan.rename(columns={"time": "ordered_at_plan"}),
+                      left_on="ordered_at", right_on="ordered_at_plan", by="user",
+                      direction="nearest")
+    m = m.loc[m["reviewed"].fillna(False).astype(bool) & (m["status"] == "completed")]
+    first_line = lines.drop_duplicates("order_id", keep="first").set_index("order_id")["item_id"]
+    rating = m["rating"].astype(int).to_numpy()
+    words = np.array([REVIEW_WORDS[r][j] for r, j in zip(rating, rng.integers(0, 4, size=len(m)))],
+                     dtype=object)
+    late = (m["delay_days"].to_numpy() >= 5) & (rating <= 3)
+    words = np.where(late, words + np.array(", arrived late", dtype=object), words)
+    created = pd.to_datetime(m["review_at"], utc=True) + (m["ordered_at"] - m["ordered_at_plan"])
+    rev = pd.DataFrame({
+        "order_id": m["order_id"].to_numpy(),
+        "user_id": m["user_id"].to_numpy(),
+        "item_id": first_line.reindex(m["order_id"]).to_numpy(),
+        "rating": rating,
+        "text": words,
+        "created_at": created.dt.round("s").to_numpy(),
+    })
+    # the extract ends with the period: reviews not yet written by then do not exist
+    end = pd.Timestamp(p.end, tz="UTC") + pd.Timedelta("1D")
+    rev = rev.loc[rev["created_at"] < end]
+    return rev.sort_values(["created_at", "order_id"], kind="mergesort").reset_index(drop=True)
+
+
+def _clicks(spend, sessions):
+    day = sessions["started_at"].dt.tz_localize(None).dt.normalize()
+    clicks = sessions.assign(date=day).groupby(["date", "channel"]).size().rename("clicks")
+    out = spend.merge(clicks.reset_index(), on=["date", "channel"], how="left")
+    out["clicks"] = out["clicks"].fillna(0).astype("int64")
+    return out.sort_values(["date", "channel"], kind="mergesort").reset_index(drop=True)
+
+
+def _expected_lift(n: int = 400_000, seed: int = 12345) -> list[dict]:
+    """Population lift of each planted pair, by Monte Carlo of the basket model on fresh users."""
+    rng = np.random.default_rng(seed)
+    pop = np.array([c[2] for c in CATEGORIES])
+    aff = rng.dirichlet(pop * 0.35, size=n)
+    rows, cats = _baskets(rng, np.arange(n), aff)
+    has = np.zeros((n, len(CATEGORIES)), dtype=bool)
+    has[rows, cats] = True
+    names = [c[0] for c in CATEGORIES]
+    out = []
+    for a, b, prob in COMPLEMENTS + tuple((a, b, 0.0) for a, b in NON_PAIRS):
+        ia, ib = names.index(a), names.index(b)
+        pa, pb, pab = has[:, ia].mean(), has[:, ib].mean(), (has[:, ia] & has[:, ib]).mean()
+        out.append({"antecedent": a, "consequent": b, "add_probability": prob,
+                    "support": round(float(pab), 5), "confidence": round(float(pab / pa), 4),
+                    "lift": round(float(pab / (pa * pb)), 3)})
+    return out
+
+
+def _truth(p: Params, types: _Types, items, traits, sends, assignments, sessions) -> dict:
+    dev_p = p.device_mix
+    chan = {}
+    for ch in CHANNELS:
+        new = sum(dev_p[d] * types.conv[types.index[(d, ch, False, False, False)]] for d in DEVICES)
+        ret = sum(dev_p[d] * types.conv[types.index[(d, ch, True, False, False)]] for d in DEVICES)
+        chan[ch] = {"arrival_share": p.arrival_mix[ch],
+                    "cost_per_new_visitor": p.cost_per_visitor.get(ch, 0.0),
+                    "intent": p.intent[ch],
+                    "session_conversion_new": round(float(new), 5),
+                    "session_conversion_returning": round(float(ret), 5)}
+    steps = {d: {"begin_checkout->add_shipping_info": p.p_shipping[d],
+                 "add_shipping_info->add_payment_info": p.p_payment_info[d],
+                 "add_payment_info->purchase": p.p_purchase[d]} for d in DEVICES}
+    # checkout experiment: expected user-level conversion of a new user by variant. A prospect
+    # converts at each session with probability c and otherwise leaves with probability `leave`:
+    # P(buy) = c1 + (1 - c1)(1 - leave) c2 / (c2 + (1 - c2) leave), c1 for the first session's
+    # type and c2 the mix-average of later sessions.
+    ab = assignments.loc[assignments["experiment"] == "checkout_redesign"]
+    first = sessions.drop_duplicates("user", keep="first").set_index("user")
+    conv_by_variant = {}
+    for v in ("control", "treatment"):
+        u = ab.loc[ab["variant"] == v, "user"].to_numpy()
+        f = first.loc[u]
+        tr = v == "treatment"
+        c1 = types.conv[types.idx(f["device"].to_numpy(), f["channel"].to_numpy(), False,
+                                  f["sale"].to_numpy(), tr)]
+        mix = p.prospect_return_mix
+        c2 = sum(w * types.conv[types.idx(f["device"].to_numpy(), np.full(len(f), ch), False,
+                                          False, tr)] for ch, w in mix.items())
+        lv = p.prospect_leave
+        pb = c1 + (1 - c1) * (1 - lv) * c2 / (c2 + (1 - c2) * lv)
+        conv_by_variant[v] = float(pb.mean())
+    ab_lift = conv_by_variant["treatment"] / conv_by_variant["control"] - 1
+    srm = assignments.loc[assignments["experiment"] == "homepage_banner", "variant"].value_counts()
+    truth = {
+        "description": "Answer key of the simulated shop (helpers.simulate). Rates per week for BG/NBD.",
+        "period": {"start": p.start, "end": p.end, "shop_timezone": p.shop_timezone},
+        "currency": "CNY",
+        "channels": chan,
+        "channel_conversion_rank": sorted(
+            CHANNELS, key=lambda c: -(0.5 * chan[c]["session_conversion_new"]
+                                      + 0.5 * chan[c]["session_conversion_returning"])),
+        "device_mix": p.device_mix,
+        "checkout_steps_by_device": steps,
+        "bottleneck": {"step": "purchase", "from_step": "add_payment_info", "device": "mobile",
+                       "rate": p.p_purchase["mobile"],
+                       "rate_other_devices": {d: p.p_purchase[d] for d in DEVICES if d != "mobile"}},
+        "basket_complements": _expected_lift(),
+        "checkout_ab": {"experiment": "checkout_redesign", "population": "new users whose first "
+                        "session falls in the window", "window": list(p.checkout_experiment),
+                        "payment_step_relative_lift": p.checkout_lift,
+                        "expected_conversion": {k: round(v, 5) for k, v in conv_by_variant.items()},
+                        "user_conversion_relative_lift": round(ab_lift, 4),
+                        "user_conversion_absolute_lift": round(
+                            conv_by_variant["treatment"] - conv_by_variant["control"], 5)},
+        "srm_experiment": {"experiment": "homepage_banner", "expected_ratio": [0.5, 0.5],
+                           "bug": "treatment users whose first session in the window bounced "
+                                  f"are lost from the log with probability {p.srm_loss}",
+                           "observed": {k: int(v) for k, v in srm.sort_index().items()},
+                           "true_effect": 0.0},
+        "winback": {"campaign": "winback_2025q3", "send": p.winback_send,
+                    "eligible": f"buyers whose last purchase was >= {p.winback_lapsed_days} days "
+                                "before the send", "holdout": p.winback_holdout,
+                    "window_days": p.winback_window_days, "discount": p.winback_discount,
+                    "uplift_by_segment": p.winback_uplift,
+                    "segment_sizes": {k: int(v) for k, v in
+                                      sends["segment"].value_counts().sort_index().items()},
+                    "note": "uplift = probability of an extra, campaign-caused purchase within the "
+                            "window for a treated user; the measured uplift in 'any purchase' is "
+                            "uplift x (1 - natural purchase rate), a few percent smaller"},
+        "bgnbd": {"r": p.bgnbd_r, "alpha": p.bgnbd_alpha, "a": p.bgnbd_a, "b": p.bgnbd_b,
+                  "time_unit": "week",
+                  "note": "repeat purchases after the first purchase; a low rating and the win-back "
+                          "campaign add small departures from the pure model"},
+        "review_churn": {"low_rating": "rating <= 2", "leave_probability": p.low_rating_leave,
+                         "next_purchase_risk_ratio": round(1 - p.low_rating_leave, 3),
+                         "note": "ratings are independent of a user's purchase rate, so a low "
+                                 "rating multiplies the chance of any later purchase by 0.6"},
+        "sale": {"days": list(p.sale_days), "name": "11.11 (Singles' Day)",
+                 "arrival_multiplier_on_day": 1 + 3.0 + 5.0, "prospect_add_to_cart_boost":
+                 p.sale_boost, "price_discount": 0.15},
+        "prospects": {"leave_probability": p.prospect_leave,
+                      "mean_days_between_sessions": p.prospect_gap_days},
+    }
+    return truth
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.simulate", description=__doc__.split("\n")[0])
+    ap.add_argument("--users", type=int, default=25_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", default="data")
+    ap.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    args = ap.parse_args(argv)
+    store = simulate(users=args.users, seed=args.seed)
+    save_store(store, args.out, fmt=args.format)
+    print(f"wrote {store!r} to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

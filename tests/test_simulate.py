@@ -1,0 +1,169 @@
+"""helpers.simulate: determinism, consistency, realistic marginals and the answer key.
+
+The marginal checks compute every number directly with pandas (not with the kit's
+analysis helpers), so they test the simulator on its own.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import data
+from helpers.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return data.load_store()
+
+
+@pytest.fixture(scope="module")
+def sess(shop):
+    conv = shop.events.loc[shop.events["event"] == "purchase", "session_id"].unique()
+    return shop.sessions.assign(converted=shop.sessions["session_id"].isin(conv))
+
+
+def test_same_seed_same_tables_other_seed_other_tables():
+    a, b = simulate(users=1500, seed=11), simulate(users=1500, seed=11)
+    for t in data.TABLES:
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), obj=t)
+    assert a.truth == b.truth
+    c = simulate(users=1500, seed=12)
+    assert not c.events.equals(a.events)
+
+
+def test_bundled_data_is_what_the_simulator_writes(shop):
+    fresh = simulate(users=25_000, seed=7)
+    for t in data.TABLES:
+        pd.testing.assert_frame_equal(getattr(fresh, t), getattr(shop, t), obj=t)
+    assert fresh.truth == shop.truth
+
+
+def test_bundled_size_is_workshop_sized(shop):
+    assert 15_000 <= len(shop.users) <= 25_000
+    assert 300_000 <= len(shop.events) <= 1_000_000
+    size = sum(f.stat().st_size for f in data.BUNDLED_DATA.iterdir())
+    assert size < 40e6
+
+
+def test_tables_are_consistent(shop):
+    ev, s, o = shop.events, shop.sessions, shop.orders
+    # each session's events belong to its user, and no event precedes its session start
+    m = ev.merge(s[["session_id", "user_id", "started_at"]], on="session_id", suffixes=("", "_s"))
+    assert (m["user_id"] == m["user_id_s"]).all()
+    assert (m["ts"] >= m["started_at"]).all()
+    # every order sits in a session of its user that has exactly one purchase event
+    os_ = o.merge(s[["session_id", "user_id"]], on="session_id", suffixes=("", "_s"))
+    assert len(os_) == len(o) and (os_["user_id"] == os_["user_id_s"]).all()
+    purchases = ev.loc[ev["event"] == "purchase"].groupby("session_id").size()
+    assert (purchases.reindex(o["session_id"]) == 1).all()
+    # revenue = lines - discount
+    lines = shop.order_lines.assign(v=lambda d: d["quantity"] * d["unit_price"])
+    gross = lines.groupby("order_id")["v"].sum().reindex(o["order_id"]).to_numpy()
+    assert np.allclose(gross - o["discount"].to_numpy(), o["revenue"].to_numpy(), atol=0.011)
+    # users first seen at their first session; reviews after their order
+    first = s.groupby("user_id")["started_at"].min()
+    fs = shop.users.set_index("user_id")["first_seen"]
+    assert ((first.reindex(fs.index) - fs).abs() <= pd.Timedelta("1s")).all()
+    r = shop.reviews.merge(o[["order_id", "ordered_at"]], on="order_id")
+    assert (r["created_at"] > r["ordered_at"]).all()
+
+
+# --------------------------------------------------------------- realistic marginals
+
+
+def test_session_conversion_between_1_5_and_4_percent(sess):
+    assert 0.015 <= sess["converted"].mean() <= 0.04
+
+
+def test_cart_abandonment_between_60_and_80_percent(shop, sess):
+    carts = shop.events.loc[shop.events["event"] == "add_to_cart", "session_id"].unique()
+    bought = sess.set_index("session_id")["converted"].reindex(carts)
+    assert 0.60 <= 1 - bought.mean() <= 0.80
+
+
+def test_mobile_is_the_majority_and_converts_lower(sess):
+    share = sess["device"].value_counts(normalize=True)
+    conv = sess.groupby("device")["converted"].mean()
+    assert share["mobile"] > 0.5
+    assert conv["mobile"] < conv["desktop"]
+
+
+def test_email_and_direct_convert_best_social_worst(sess):
+    conv = sess.groupby("channel")["converted"].mean().sort_values()
+    assert set(conv.index[-2:]) == {"Email", "Direct"}
+    assert set(conv.index[:2]) == {"Organic Social", "Paid Social"}
+
+
+def test_20_to_35_percent_of_buyers_buy_again_within_a_year(shop):
+    o = shop.orders.loc[shop.orders["status"] == "completed"]
+    first = o.groupby("user_id")["ordered_at"].min().rename("first")
+    end = o["ordered_at"].max()
+    eligible = first[first <= end - pd.Timedelta("365D")]
+    later = o.merge(first, left_on="user_id", right_index=True)
+    again = later.loc[(later["ordered_at"] > later["first"])
+                      & (later["ordered_at"] <= later["first"] + pd.Timedelta("365D")), "user_id"]
+    rate = eligible.index.isin(again).mean()
+    assert len(eligible) > 500
+    assert 0.20 <= rate <= 0.35
+
+
+def test_sale_peak_is_visible(shop):
+    tz = shop.truth["period"]["shop_timezone"]
+    day = shop.sessions["started_at"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    daily = shop.sessions.groupby(day).size()
+    for sale in shop.truth["sale"]["days"]:
+        assert daily.loc[pd.Timestamp(sale)] >= 2.0 * daily.median()
+    assert daily.idxmax() in [pd.Timestamp(d) for d in shop.truth["sale"]["days"]]
+
+
+def test_aov_is_right_skewed(shop):
+    rev = shop.orders.loc[shop.orders["status"] == "completed", "revenue"]
+    assert rev.mean() > 1.5 * rev.median()
+    assert rev.skew() > 1.0
+
+
+# --------------------------------------------------------------- the answer key
+
+
+def test_answer_key_names_every_planted_effect(shop):
+    t = shop.truth
+    for key in ("channels", "checkout_steps_by_device", "bottleneck", "basket_complements",
+                "checkout_ab", "srm_experiment", "winback", "bgnbd", "review_churn", "sale"):
+        assert key in t, key
+    assert set(t["channels"]) == set(data.CHANNELS)
+    assert t["bottleneck"]["device"] == "mobile"
+
+
+def test_payment_step_rates_match_the_key(shop, sess):
+    """Session-level P(purchase | add_payment_info) by device equals the planted step rate."""
+    ev = shop.events
+    pay = ev.loc[ev["event"] == "add_payment_info", "session_id"].unique()
+    s = sess.set_index("session_id").loc[pay]
+    ab = shop.assignments
+    treated = ab.loc[(ab["experiment"] == "checkout_redesign") & (ab["variant"] == "treatment"),
+                     "user_id"]
+    s = s.loc[~s["user_id"].isin(treated)]
+    rate = s.groupby("device")["converted"].agg(["mean", "size"])
+    for dev, steps in shop.truth["checkout_steps_by_device"].items():
+        p = steps["add_payment_info->purchase"]
+        se = np.sqrt(p * (1 - p) / rate.loc[dev, "size"])
+        assert abs(rate.loc[dev, "mean"] - p) < 3.5 * se, dev
+
+
+def test_srm_experiment_is_visibly_broken_and_checkout_is_balanced(shop):
+    from scipy.stats import chisquare
+
+    a = shop.assignments
+    banner = a.loc[a["experiment"] == "homepage_banner", "variant"].value_counts()
+    assert chisquare(banner.to_numpy()).pvalue < 1e-3
+    assert banner.to_dict() == shop.truth["srm_experiment"]["observed"]
+    checkout = a.loc[a["experiment"] == "checkout_redesign", "variant"].value_counts()
+    assert chisquare(checkout.to_numpy()).pvalue > 1e-3
+
+
+def test_winback_holdout_is_about_a_fifth(shop):
+    sends = shop.campaign_sends
+    share = 1 - sends["treated"].mean()
+    n = len(sends)
+    assert abs(share - shop.truth["winback"]["holdout"]) < 3.5 * np.sqrt(0.16 / n)
