@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import json
+import re
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,6 +249,8 @@ class Store:
     campaign_sends: pd.DataFrame | None = None
     truth: dict | None = field(default=None, repr=False)
     source: str | None = None
+    notes: pd.DataFrame | None = field(default=None, repr=False)
+    """What an adapter did on the way in: one row per step (``step``, ``rows``, ``detail``)."""
 
     def available(self) -> list[str]:
         """Names of the tables present, in canonical order."""
@@ -318,7 +321,8 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
     truth = None
     if (root / "truth.json").exists():
         truth = json.loads((root / "truth.json").read_text())
-    return validate(Store(**tables, truth=truth, source=str(root)))
+    notes = pd.read_csv(root / "notes.csv") if (root / "notes.csv").exists() else None
+    return validate(Store(**tables, truth=truth, source=str(root), notes=notes))
 
 
 def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -> Path:
@@ -345,6 +349,8 @@ def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -
             df.to_csv(root / f"{t}.csv", index=False)
     if store.truth is not None:
         (root / "truth.json").write_text(json.dumps(store.truth, indent=2, sort_keys=True) + "\n")
+    if store.notes is not None:
+        store.notes.to_csv(root / "notes.csv", index=False)
     return root
 
 
@@ -378,7 +384,7 @@ def validate(store: Store) -> Store:
         if df is not None:
             _check_keys(t, df)
     _check_foreign_keys(out)
-    return Store(**out, truth=store.truth, source=store.source)
+    return Store(**out, truth=store.truth, source=store.source, notes=store.notes)
 
 
 # --------------------------------------------------------------------------- private
@@ -739,3 +745,565 @@ def mix(df: pd.DataFrame, by: str) -> pd.DataFrame:
     out = out.sort_values(["n", by], ascending=[False, True], kind="mergesort").reset_index(drop=True)
     out["share"] = out["n"] / out["n"].sum()
     return out
+
+
+# --------------------------------------------------------------------------- adapters
+#
+# Each adapter turns a common public or export format into a canonical Store holding only the
+# tables that the source can honestly fill, validates it, and records in ``store.notes`` what
+# it mapped, what it could not and how many rows it dropped, and why.
+
+GA4_CHANNEL_RULES = """GA4-like default channel grouping from source/medium (simplified):
+medium organic -> Organic Search; cpc/ppc/paidsearch on a search engine -> Paid Search;
+social source with a paid medium (cpc, paid, paidsocial) -> Paid Social; social source ->
+Organic Social; email/e-mail -> Email; affiliate -> Affiliates; referral -> Referral;
+(direct)/(none) -> Direct; anything else -> Unassigned."""
+
+_SEARCH_ENGINES = ("google", "bing", "baidu", "yahoo", "duckduckgo", "yandex", "sogou", "naver")
+_SOCIAL = ("facebook", "instagram", "tiktok", "twitter", "t.co", "x.com", "linkedin", "pinterest",
+           "youtube", "reddit", "weibo", "wechat", "douyin", "xiaohongshu", "snapchat")
+
+GA4_COLUMNS = {
+    "event_name": "event_name", "event_timestamp": "event_timestamp",
+    "user_pseudo_id": "user_pseudo_id", "ga_session_id": "ga_session_id",
+    "source": "session_source", "medium": "session_medium", "campaign": "session_campaign",
+    "device": "device_category", "page_type": "page_type", "search_term": "search_term",
+    "transaction_id": "transaction_id", "purchase_revenue": "purchase_revenue",
+    "item_id": "item_id", "item_name": "item_name", "item_category": "item_category",
+    "item_brand": "item_brand", "price": "price", "quantity": "quantity",
+}
+"""Flat GA4 export columns the GA4 adapter reads (override any with ``columns=``)."""
+
+
+def _note(notes: list, step: str, rows: int, detail: str) -> None:
+    notes.append({"step": step, "rows": int(rows), "detail": detail})
+
+
+def _parse_ts(values: pd.Series, unit: str | None, table: str, column: str) -> pd.Series:
+    if unit is not None:
+        num = pd.to_numeric(values, errors="coerce")
+        failed = num.isna() & values.notna()
+        if failed.any():
+            raise _bad(table, column, f"values that are not epoch numbers ({unit})", failed, values)
+        return pd.to_datetime(num, unit=unit, utc=True).dt.as_unit("ns")
+    return _to_utc(table, column, values)
+
+
+def _session_numbers(user: pd.Series, ts: pd.Series, gap: pd.Timedelta) -> np.ndarray:
+    """Per-user session counter: a new session starts after an inactivity gap > ``gap``."""
+    order = np.lexsort((np.arange(len(ts)), ts.to_numpy(), user.to_numpy()))
+    u = user.to_numpy()[order]
+    t = ts.to_numpy()[order]
+    new = np.ones(len(u), dtype=bool)
+    new[1:] = (u[1:] != u[:-1]) | ((t[1:] - t[:-1]) > gap.to_timedelta64())
+    out = np.empty(len(u), dtype=np.int64)
+    out[order] = np.cumsum(new)
+    return out
+
+
+def _derive_sessions_users(ev: pd.DataFrame, extra: pd.DataFrame | None = None):
+    """Sessions (start, landing page, first channel/device) and users (first seen) from events."""
+    ev = ev.sort_values(["session_id", "ts"], kind="mergesort")
+    first = ev.drop_duplicates("session_id", keep="first")
+    sessions = pd.DataFrame({"session_id": first["session_id"].to_numpy(),
+                             "user_id": first["user_id"].to_numpy(),
+                             "started_at": first["ts"].to_numpy(),
+                             "landing_page": first["page_type"].to_numpy()})
+    if extra is not None:
+        sessions = sessions.merge(extra, on="session_id", how="left")
+    users = sessions.groupby("user_id", sort=True)["started_at"].min().rename("first_seen")
+    users = users.reset_index()
+    if "channel" in sessions.columns:
+        fch = sessions.sort_values("started_at", kind="mergesort").drop_duplicates("user_id")
+        users = users.merge(fch[["user_id", "channel"]].rename(
+            columns={"channel": "acquisition_channel"}), on="user_id", how="left")
+    if "device" in sessions.columns:
+        fdev = sessions.sort_values("started_at", kind="mergesort").drop_duplicates("user_id")
+        users = users.merge(fdev[["user_id", "device"]], on="user_id", how="left")
+    return sessions.sort_values("session_id", kind="mergesort").reset_index(drop=True), users
+
+
+def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, str], *,
+                ts_unit: str | None = None, session_gap: str = "30min",
+                page_types: dict[str, str] | None = None) -> Store:
+    """Build a Store from any event log, given a column mapping and an event-name mapping.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per event.
+    columns : dict
+        Canonical name -> source column. ``user_id``, ``ts`` and ``event`` are required;
+        ``session_id``, ``item_id``, ``category``, ``search_term``, ``value``, ``page_type``,
+        ``channel`` and ``device`` are optional. Without ``session_id``, sessions are cut
+        per user after ``session_gap`` of inactivity.
+    event_map : dict
+        Source event name -> canonical event name (see ``EVENT_NAMES``). Source events not in
+        the map are dropped, and counted per name in ``store.notes``.
+    ts_unit : {"s", "ms", "us", "ns"}, optional
+        The timestamp column holds epoch numbers in this unit; otherwise it is parsed as text
+        (naive times are taken as UTC).
+    page_types : dict, optional
+        Canonical event -> page type; defaults to the kit's usual page of each event.
+
+    Returns
+    -------
+    Store
+        ``events``, ``sessions`` and ``users`` (derived from the events), validated, with notes.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"visitor": [1, 1, 1, 2], "t": [0, 60, 7200, 30],
+    ...                     "action": ["view", "cart", "view", "like"], "sku": [5, 5, 6, 5]})
+    >>> st = from_events(log, {"user_id": "visitor", "ts": "t", "event": "action",
+    ...                        "item_id": "sku"}, {"view": "view_item", "cart": "add_to_cart"},
+    ...                  ts_unit="s")
+    >>> st.events[["session_id", "user_id", "event"]].to_dict("list")
+    {'session_id': ['1-1', '1-1', '1-2'], 'user_id': [1, 1, 1], 'event': ['view_item', 'add_to_cart', 'view_item']}
+    >>> st.notes[["step", "rows"]].values.tolist()
+    [['read source rows', 4], ['dropped unmapped event', 1], ['cut sessions', 2], ['kept events', 3]]
+    """
+    for need in ("user_id", "ts", "event"):
+        if need not in columns:
+            raise ValueError(f"from_events: columns must map {need!r} to a source column")
+    missing = [src for src in columns.values() if src not in df.columns]
+    if missing:
+        raise DataValidationError("events", missing[0], "source column named in `columns` is "
+                                  f"missing (source columns: {', '.join(map(str, df.columns))})")
+    bad = {k: v for k, v in event_map.items() if v not in EVENT_NAMES}
+    if bad:
+        raise ValueError(f"from_events: event_map targets must be canonical event names; "
+                         f"got {bad} (allowed: {', '.join(EVENT_NAMES)})")
+    notes: list = []
+    _note(notes, "read source rows", len(df), "rows in the source log")
+    src_event = df[columns["event"]].astype(str)
+    mapped = src_event.map(event_map)
+    for name, n in src_event[mapped.isna()].value_counts().sort_index().items():
+        _note(notes, "dropped unmapped event", n, f"source event {name!r} has no canonical name")
+    keep = mapped.notna().to_numpy()
+    src = df.loc[keep].reset_index(drop=True)
+    ev = pd.DataFrame({"user_id": _to_id("events", "user_id", src[columns["user_id"]]),
+                       "ts": _parse_ts(src[columns["ts"]], ts_unit, "events", columns["ts"]),
+                       "event": mapped[keep].to_numpy()})
+    for col in ("item_id", "category", "search_term", "value", "page_type"):
+        if col in columns:
+            ev[col] = src[columns[col]].to_numpy()
+    pages = page_types or _DEFAULT_PAGE
+    if "page_type" not in ev.columns:
+        ev["page_type"] = ev["event"].map(pages)
+    extra_cols = [c for c in ("channel", "device") if c in columns]
+    if "session_id" in columns:
+        sid = src[columns["session_id"]]
+        nulls = sid.isna()
+        if nulls.any():
+            raise _bad("events", columns["session_id"], "null session ids", nulls, sid)
+        ev["session_id"] = sid.astype(str).to_numpy() if not pd.api.types.is_integer_dtype(sid) \
+            else sid.to_numpy()
+    else:
+        gap = pd.Timedelta(session_gap)
+        num = _session_numbers(ev["user_id"], ev["ts"], gap)
+        first_num = pd.Series(num).groupby(ev["user_id"].to_numpy()).transform("min").to_numpy()
+        ev["session_id"] = ev["user_id"].astype(str).to_numpy() + "-" + (num - first_num + 1).astype(str)
+        _note(notes, "cut sessions", len(np.unique(num)),
+              f"no session column: a new session after more than {session_gap} of inactivity")
+    extra = None
+    if extra_cols:
+        tmp = pd.DataFrame({"session_id": ev["session_id"].to_numpy(), "ts": ev["ts"].to_numpy()})
+        for c in extra_cols:
+            tmp[c] = src[columns[c]].to_numpy()
+        extra = (tmp.sort_values(["session_id", "ts"], kind="mergesort")
+                 .drop_duplicates("session_id")[["session_id", *extra_cols]])
+    ev = ev.sort_values(["ts", "session_id"], kind="mergesort").reset_index(drop=True)
+    sessions, users = _derive_sessions_users(ev, extra)
+    _note(notes, "kept events", len(ev), "events mapped to canonical names")
+    st = Store(events=ev[[c for c in SCHEMA["events"] if c in ev.columns]], sessions=sessions,
+               users=users, notes=pd.DataFrame(notes))
+    return validate(st)
+
+
+_DEFAULT_PAGE = {"page_view": "other", "view_item_list": "category", "view_item": "product",
+                 "search": "search", "add_to_cart": "product", "remove_from_cart": "cart",
+                 "view_cart": "cart", "begin_checkout": "checkout", "add_shipping_info": "checkout",
+                 "add_payment_info": "checkout", "purchase": "confirmation"}
+
+
+def ga4_channel(source: pd.Series, medium: pd.Series) -> pd.Series:
+    """GA4-like default channel group from session source and medium (see ``GA4_CHANNEL_RULES``).
+
+    Examples
+    --------
+    >>> ga4_channel(pd.Series(["google", "google", "facebook", "(direct)", "newsletter"]),
+    ...             pd.Series(["organic", "cpc", "referral", "(none)", "email"])).tolist()
+    ['Organic Search', 'Paid Search', 'Organic Social', 'Direct', 'Email']
+    """
+    src = source.fillna("(direct)").astype(str).str.lower()
+    med = medium.fillna("(none)").astype(str).str.lower()
+    engine = src.str.contains("|".join(_SEARCH_ENGINES), regex=True)
+    social = src.str.contains("|".join(map(re.escape, _SOCIAL)), regex=True) | med.isin(["social"])
+    paid = med.isin(["cpc", "ppc", "paid", "paidsearch", "paidsocial", "paid_social", "cpm"])
+    conds = [
+        (src == "(direct)") & med.isin(["(none)", "(not set)"]),
+        med.str.contains("email|e-mail|e_mail", regex=True),
+        med.str.contains("affiliate", regex=True),
+        social & paid,
+        social,
+        engine & paid,
+        med == "organic",
+        med == "referral",
+    ]
+    choices = ["Direct", "Email", "Affiliates", "Paid Social", "Organic Social", "Paid Search",
+               "Organic Search", "Referral"]
+    return pd.Series(np.select(conds, choices, default="Unassigned"), index=source.index)
+
+
+def from_ga4(df: pd.DataFrame, *, columns: dict[str, str] | None = None) -> Store:
+    """A Store from a flattened GA4 BigQuery export (one row per event, or per event × item).
+
+    Reads the columns in ``GA4_COLUMNS`` (override names with ``columns``): ``event_timestamp``
+    in microseconds, ``user_pseudo_id``, ``ga_session_id`` (unique within a user, so the session
+    key is ``user_pseudo_id-ga_session_id``), session source/medium/campaign (channel by
+    ``ga4_channel``), device category, and item fields. Purchases with a ``transaction_id`` become
+    ``orders`` (revenue = ``purchase_revenue``, status completed) and their item rows
+    ``order_lines``; item fields fill ``items``. Events whose name is not a canonical e-commerce
+    event (``session_start``, ``scroll``, ``user_engagement``, …) are dropped and counted.
+    GA4 exports carry no spend, reviews, experiments or campaign holdouts.
+
+    Examples
+    --------
+    >>> ga = pd.DataFrame({"event_name": ["session_start", "view_item", "purchase"],
+    ...     "event_timestamp": [1_700_000_000_000_000, 1_700_000_010_000_000, 1_700_000_090_000_000],
+    ...     "user_pseudo_id": ["u1"] * 3, "ga_session_id": [17] * 3,
+    ...     "session_source": ["google"] * 3, "session_medium": ["cpc"] * 3,
+    ...     "transaction_id": [None, None, "T1"], "purchase_revenue": [None, None, 25.0],
+    ...     "item_id": [None, "sku1", "sku1"], "price": [None, 25.0, 25.0],
+    ...     "quantity": [None, None, 1]})
+    >>> st = from_ga4(ga)
+    >>> st.sessions[["session_id", "channel"]].to_dict("records")
+    [{'session_id': 'u1-17', 'channel': 'Paid Search'}]
+    >>> st.orders[["order_id", "revenue"]].to_dict("records")
+    [{'order_id': 'T1', 'revenue': 25.0}]
+    """
+    c = dict(GA4_COLUMNS, **(columns or {}))
+    for need in ("event_name", "event_timestamp", "user_pseudo_id", "ga_session_id"):
+        if c[need] not in df.columns:
+            raise DataValidationError("events", c[need], "required GA4 column is missing "
+                                      f"(columns: {', '.join(map(str, df.columns))})")
+    df = df.copy()
+    df["_session"] = df[c["user_pseudo_id"]].astype(str) + "-" + df[c["ga_session_id"]].astype(
+        "Int64").astype(str)
+    has = {k: c[k] in df.columns for k in c}
+    if has["source"] or has["medium"]:
+        src = df[c["source"]] if has["source"] else pd.Series(None, index=df.index, dtype=object)
+        med = df[c["medium"]] if has["medium"] else pd.Series(None, index=df.index, dtype=object)
+        df["_channel"] = ga4_channel(src, med)
+    cols = {"user_id": c["user_pseudo_id"], "ts": c["event_timestamp"], "event": c["event_name"],
+            "session_id": "_session"}
+    for canon, key in (("item_id", "item_id"), ("category", "item_category"),
+                       ("search_term", "search_term"), ("page_type", "page_type"),
+                       ("device", "device")):
+        if has[key]:
+            cols[canon] = c[key]
+    if "_channel" in df.columns:
+        cols["channel"] = "_channel"
+    if has["price"]:
+        df["_value"] = np.where(df[c["event_name"]] == "purchase",
+                                df[c["purchase_revenue"]] if has["purchase_revenue"] else np.nan,
+                                df[c["price"]])
+        cols["value"] = "_value"
+    # one row per event × item: keep one event row per (session, time, name, item)
+    store = from_events(df, cols, {e: e for e in EVENT_NAMES}, ts_unit="us")
+    notes = store.notes.to_dict("records")
+    tables = {"events": store.events, "sessions": store.sessions, "users": store.users}
+    if has["campaign"]:
+        camp = df.sort_values(c["event_timestamp"], kind="mergesort").drop_duplicates("_session")
+        tables["sessions"] = tables["sessions"].merge(
+            camp[["_session", c["campaign"]]].rename(columns={"_session": "session_id",
+                                                             c["campaign"]: "campaign"}),
+            on="session_id", how="left")
+    if has["item_id"]:
+        it = df.loc[df[c["item_id"]].notna()]
+        items = pd.DataFrame({"item_id": it[c["item_id"]].astype(str)})
+        items["category"] = it[c["item_category"]].to_numpy() if has["item_category"] else None
+        items["brand"] = it[c["item_brand"]].to_numpy() if has["item_brand"] else None
+        items["price"] = pd.to_numeric(it[c["price"]], errors="coerce").to_numpy() if has["price"] else np.nan
+        items["name"] = it[c["item_name"]].to_numpy() if has["item_name"] else None
+        items = items.groupby("item_id", sort=True).last().reset_index()
+        tables["items"] = items
+        _note(notes, "derived items", len(items), "distinct item_id values with their last-seen fields")
+    if has["transaction_id"]:
+        p = df.loc[(df[c["event_name"]] == "purchase") & df[c["transaction_id"]].notna()]
+        no_id = ((df[c["event_name"]] == "purchase") & df[c["transaction_id"]].isna()).sum()
+        if no_id:
+            _note(notes, "purchases without transaction_id", no_id,
+                  "kept as purchase events; no order can be built for them")
+        if len(p):
+            ts = pd.to_datetime(pd.to_numeric(p[c["event_timestamp"]]), unit="us", utc=True)
+            p = p.assign(_ts=ts.to_numpy())
+            rev = (pd.to_numeric(p[c["purchase_revenue"]], errors="coerce") if has["purchase_revenue"]
+                   else pd.Series(np.nan, index=p.index))
+            p = p.assign(_rev=rev.to_numpy())
+            head = p.sort_values("_ts", kind="mergesort").drop_duplicates(c["transaction_id"])
+            orders = pd.DataFrame({"order_id": head[c["transaction_id"]].astype(str).to_numpy(),
+                                   "user_id": head[c["user_pseudo_id"]].astype(str).to_numpy(),
+                                   "session_id": head["_session"].to_numpy(),
+                                   "ordered_at": head["_ts"].to_numpy(),
+                                   "status": "completed", "revenue": head["_rev"].to_numpy(),
+                                   "discount": 0.0})
+            if has["item_id"]:
+                li = p.loc[p[c["item_id"]].notna()]
+                qty = pd.to_numeric(li[c["quantity"]], errors="coerce").fillna(1) if has["quantity"] \
+                    else pd.Series(1, index=li.index)
+                lines = pd.DataFrame({"order_id": li[c["transaction_id"]].astype(str).to_numpy(),
+                                      "item_id": li[c["item_id"]].astype(str).to_numpy(),
+                                      "quantity": qty.to_numpy(),
+                                      "unit_price": pd.to_numeric(li[c["price"]], errors="coerce")
+                                      .to_numpy() if has["price"] else np.nan})
+                lines = lines.groupby(["order_id", "item_id"], sort=True).agg(
+                    quantity=("quantity", "sum"), unit_price=("unit_price", "mean")).reset_index()
+                tables["order_lines"] = lines
+                missing_rev = orders["revenue"].isna()
+                if missing_rev.any():
+                    gross = (lines["quantity"] * lines["unit_price"]).groupby(lines["order_id"]).sum()
+                    orders.loc[missing_rev, "revenue"] = gross.reindex(
+                        orders.loc[missing_rev, "order_id"]).to_numpy()
+                    _note(notes, "revenue from items", int(missing_rev.sum()),
+                          "orders without purchase_revenue: revenue = sum of item price x quantity")
+            tables["orders"] = orders
+            _note(notes, "derived orders", len(orders), "one order per transaction_id")
+    _note(notes, "not in a GA4 export", 0, "spend, reviews, assignments and campaign_sends are absent")
+    return validate(Store(**tables, notes=pd.DataFrame(notes)))
+
+
+def from_retailrocket(events: pd.DataFrame, *, session_gap: str = "30min") -> Store:
+    """A Store from the RetailRocket ``events.csv`` (timestamp ms, visitorid, event, itemid,
+    transactionid).
+
+    ``view`` → ``view_item``, ``addtocart`` → ``add_to_cart``, ``transaction`` → ``purchase``.
+    The log has no sessions, so sessions are cut after ``session_gap`` of inactivity. It has
+    no prices (item properties are hashed), so **no orders table** is built: revenue-based
+    analyses are skipped, purchases remain as events with their item.
+
+    Examples
+    --------
+    >>> rr = pd.DataFrame({"timestamp": [1433221332117, 1433224214164, 1433224300000],
+    ...                    "visitorid": [257597, 257597, 257597],
+    ...                    "event": ["view", "addtocart", "transaction"],
+    ...                    "itemid": [355908, 355908, 355908],
+    ...                    "transactionid": [None, None, 4000]})
+    >>> st = from_retailrocket(rr)
+    >>> st.events["event"].tolist(), st.events["session_id"].tolist()
+    (['view_item', 'add_to_cart', 'purchase'], ['257597-1', '257597-2', '257597-2'])
+    """
+    need = ["timestamp", "visitorid", "event", "itemid"]
+    for col in need:
+        if col not in events.columns:
+            raise DataValidationError("events", col, "required RetailRocket column is missing "
+                                      f"(columns: {', '.join(map(str, events.columns))})")
+    st = from_events(events, {"user_id": "visitorid", "ts": "timestamp", "event": "event",
+                              "item_id": "itemid"},
+                     {"view": "view_item", "addtocart": "add_to_cart", "transaction": "purchase"},
+                     ts_unit="ms", session_gap=session_gap)
+    notes = st.notes.to_dict("records")
+    _note(notes, "no orders", 0, "RetailRocket has no prices: orders and order_lines are not built")
+    return Store(events=st.events, sessions=st.sessions, users=st.users, notes=pd.DataFrame(notes))
+
+
+def from_online_retail(df: pd.DataFrame) -> Store:
+    """A Store from UCI Online Retail transactions (InvoiceNo, StockCode, Description, Quantity,
+    InvoiceDate, UnitPrice, CustomerID, Country).
+
+    Each invoice is one order and one session holding a single ``purchase`` event (the data has
+    no browsing). Dropped and counted in ``notes``: rows without CustomerID, cancellation
+    invoices (InvoiceNo starting with "C"; their value is reported), and other rows with
+    quantity or unit price ≤ 0 (adjustments, bad debt). Times are UK local without zone and are
+    taken as UTC. ``users.region`` is the country.
+
+    Examples
+    --------
+    >>> uci = pd.DataFrame({"InvoiceNo": ["536365", "536365", "C536379", "536380"],
+    ...     "StockCode": ["85123A", "71053", "D", "22728"], "Description": ["heart", "lantern",
+    ...     "Discount", "alarm"], "Quantity": [6, 6, -1, 4],
+    ...     "InvoiceDate": ["12/1/2010 8:26", "12/1/2010 8:26", "12/1/2010 9:41", "12/1/2010 9:41"],
+    ...     "UnitPrice": [2.55, 3.39, 27.5, 3.75], "CustomerID": [17850, 17850, 14527, None],
+    ...     "Country": ["United Kingdom"] * 4})
+    >>> st = from_online_retail(uci)
+    >>> st.orders[["order_id", "user_id", "revenue"]].to_dict("records")
+    [{'order_id': 536365, 'user_id': 17850, 'revenue': 35.64}]
+    >>> st.notes["step"].tolist()[1:3]
+    ['dropped: no CustomerID', 'dropped: cancellation invoice']
+    """
+    need = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]
+    for col in need:
+        if col not in df.columns:
+            raise DataValidationError("orders", col, "required Online Retail column is missing "
+                                      f"(columns: {', '.join(map(str, df.columns))})")
+    notes: list = []
+    _note(notes, "read source rows", len(df), "invoice lines")
+    inv = df["InvoiceNo"].astype(str).str.strip()
+    qty = pd.to_numeric(df["Quantity"], errors="coerce")
+    price = pd.to_numeric(df["UnitPrice"], errors="coerce")
+    no_cust = df["CustomerID"].isna()
+    _note(notes, "dropped: no CustomerID", no_cust.sum(), "lines that cannot be tied to a customer")
+    cancel = ~no_cust & inv.str.upper().str.startswith("C")
+    _note(notes, "dropped: cancellation invoice", cancel.sum(),
+          f"C-invoices (value {float((qty[cancel] * price[cancel]).sum()):.2f}); they cannot "
+          "always be matched to the original order")
+    bad = ~no_cust & ~cancel & ((qty <= 0) | (price <= 0) | qty.isna() | price.isna())
+    _note(notes, "dropped: quantity or price <= 0", bad.sum(), "adjustments, samples, bad debt")
+    keep = ~(no_cust | cancel | bad)
+    d = df.loc[keep].assign(_inv=inv[keep], _qty=qty[keep], _price=price[keep])
+    d["_ts"] = _to_utc("orders", "InvoiceDate", d["InvoiceDate"].astype(str)).to_numpy()
+    d["_user"] = _to_id("users", "CustomerID", pd.to_numeric(d["CustomerID"])).to_numpy()
+    d["_item"] = d["StockCode"].astype(str).str.strip().to_numpy()
+    d["_value"] = d["_qty"] * d["_price"]
+    head = d.sort_values("_ts", kind="mergesort").groupby("_inv", sort=True).agg(
+        user_id=("_user", "first"), ordered_at=("_ts", "min"), revenue=("_value", "sum"))
+    orders = head.reset_index().rename(columns={"_inv": "order_id"})
+    orders["revenue"] = orders["revenue"].round(2)
+    orders["session_id"] = orders["order_id"]
+    orders["status"] = "completed"
+    orders["discount"] = 0.0
+    lines = d.groupby(["_inv", "_item"], sort=True).agg(quantity=("_qty", "sum"),
+                                                        value=("_value", "sum")).reset_index()
+    lines["unit_price"] = (lines["value"] / lines["quantity"]).round(4)
+    lines = lines.rename(columns={"_inv": "order_id", "_item": "item_id"})[
+        ["order_id", "item_id", "quantity", "unit_price"]]
+    desc = d["Description"] if "Description" in d.columns else pd.Series(None, index=d.index)
+    items = (d.assign(_desc=desc).sort_values("_ts", kind="mergesort")
+             .groupby("_item", sort=True).agg(price=("_price", "median"), name=("_desc", "last"))
+             .reset_index().rename(columns={"_item": "item_id"}))
+    items["category"] = None
+    events = pd.DataFrame({"session_id": orders["order_id"], "user_id": orders["user_id"],
+                           "ts": orders["ordered_at"], "event": "purchase",
+                           "page_type": "confirmation", "value": orders["revenue"]})
+    sessions = pd.DataFrame({"session_id": orders["order_id"], "user_id": orders["user_id"],
+                             "started_at": orders["ordered_at"], "landing_page": "confirmation"})
+    country = d.groupby("_user", sort=True)["Country"].first() if "Country" in d.columns else None
+    users = sessions.groupby("user_id", sort=True)["started_at"].min().rename("first_seen").reset_index()
+    if country is not None:
+        users["region"] = country.reindex(users["user_id"]).to_numpy()
+    _note(notes, "derived orders", len(orders), "one order, session and purchase event per invoice")
+    _note(notes, "not in Online Retail", 0, "no browsing events, channels, devices, reviews, spend, "
+          "experiments or campaigns; item categories are unknown")
+    return validate(Store(events=events, sessions=sessions, users=users, items=items,
+                          orders=orders[["order_id", "user_id", "session_id", "ordered_at", "status",
+                                         "revenue", "discount"]],
+                          order_lines=lines, notes=pd.DataFrame(notes)))
+
+
+def from_rees46(df: pd.DataFrame) -> Store:
+    """A Store from REES46 multi-category store events (event_time, event_type, product_id,
+    category_id, category_code, brand, price, user_id, user_session).
+
+    ``view`` → ``view_item``, ``cart`` → ``add_to_cart``, ``remove_from_cart`` →
+    ``remove_from_cart``, ``purchase`` → ``purchase``. Sessions are ``user_session``; rows
+    without a session are dropped and counted. The purchases of a session form one order (the
+    data has no order id): revenue = sum of purchased prices, one line per product with its
+    count as quantity. ``category`` is ``category_code`` (``category_id`` when the code is
+    missing); items take their last seen brand, category and median price.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"event_time": ["2019-10-01 00:00:00 UTC", "2019-10-01 00:01:00 UTC",
+    ...                                  "2019-10-01 00:02:00 UTC"],
+    ...                   "event_type": ["view", "cart", "purchase"], "product_id": [44600062] * 3,
+    ...                   "category_id": [2103807459595387724] * 3,
+    ...                   "category_code": ["electronics.smartphone"] * 3, "brand": ["shiseido"] * 3,
+    ...                   "price": [35.79] * 3, "user_id": [541312140] * 3,
+    ...                   "user_session": ["72d76fde-8bb3-4e00-8c23-a032dfed738c"] * 3})
+    >>> st = from_rees46(r)
+    >>> st.orders[["user_id", "revenue"]].to_dict("records")
+    [{'user_id': 541312140, 'revenue': 35.79}]
+    """
+    need = ["event_time", "event_type", "product_id", "price", "user_id", "user_session"]
+    for col in need:
+        if col not in df.columns:
+            raise DataValidationError("events", col, "required REES46 column is missing "
+                                      f"(columns: {', '.join(map(str, df.columns))})")
+    notes: list = []
+    no_sess = df["user_session"].isna()
+    if no_sess.any():
+        _note(notes, "dropped: no user_session", no_sess.sum(), "events without a session id")
+    d = df.loc[~no_sess].copy()
+    cat = d["category_code"] if "category_code" in d.columns else pd.Series(None, index=d.index)
+    if "category_id" in d.columns:
+        cat = cat.where(cat.notna(), d["category_id"].astype("Int64").astype(str))
+    d["_category"] = cat
+    d["_time"] = d["event_time"].astype(str).str.replace(" UTC", "+00:00", regex=False)
+    st = from_events(d, {"user_id": "user_id", "ts": "_time", "event": "event_type",
+                         "session_id": "user_session", "item_id": "product_id",
+                         "category": "_category", "value": "price"},
+                     {"view": "view_item", "cart": "add_to_cart",
+                      "remove_from_cart": "remove_from_cart", "purchase": "purchase"})
+    notes = notes + st.notes.to_dict("records")
+    ev = st.events
+    items = (ev.loc[ev["item_id"].notna()].sort_values("ts", kind="mergesort")
+             .groupby("item_id", sort=True).agg(category=("category", "last"),
+                                                price=("value", "median")).reset_index())
+    if "brand" in d.columns:
+        brand = d.sort_values("_time", kind="mergesort").groupby("product_id")["brand"].last()
+        items["brand"] = brand.reindex(items["item_id"].to_numpy()).to_numpy()
+    buy = ev.loc[ev["event"] == "purchase"]
+    tables = {"events": ev, "sessions": st.sessions, "users": st.users, "items": items}
+    if len(buy):
+        head = buy.groupby("session_id", sort=True).agg(user_id=("user_id", "first"),
+                                                        ordered_at=("ts", "max"),
+                                                        revenue=("value", "sum"))
+        orders = head.reset_index()
+        orders["order_id"] = orders["session_id"]
+        orders["status"] = "completed"
+        orders["discount"] = 0.0
+        orders["revenue"] = orders["revenue"].round(2)
+        lines = buy.groupby(["session_id", "item_id"], sort=True).agg(
+            quantity=("event", "size"), unit_price=("value", "mean")).reset_index()
+        lines = lines.rename(columns={"session_id": "order_id"})
+        tables["orders"] = orders
+        tables["order_lines"] = lines
+        _note(notes, "derived orders", len(orders), "one order per session with purchases")
+    _note(notes, "not in REES46", 0, "no channels, devices, reviews, spend, experiments, campaigns")
+    return validate(Store(**tables, notes=pd.DataFrame(notes)))
+
+
+ADAPTERS = {"ga4": from_ga4, "retailrocket": from_retailrocket, "online_retail": from_online_retail,
+            "rees46": from_rees46}
+
+
+def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike) -> Store:
+    """Read a source file (CSV, optionally compressed, or Parquet), convert and save a store."""
+    if fmt not in ADAPTERS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(ADAPTERS)}")
+    path = Path(source)
+    if path.suffix == ".parquet":
+        raw = pd.read_parquet(path)
+    elif fmt == "online_retail" and path.suffix in (".xlsx", ".xls"):
+        raw = pd.read_excel(path, dtype={"InvoiceNo": str, "StockCode": str})
+    else:
+        raw = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "user_session": str,
+                                       "transactionid": "Int64"} if fmt != "ga4" else None,
+                          encoding="latin-1" if fmt == "online_retail" else None)
+    store = ADAPTERS[fmt](raw)
+    save_store(store, out_dir)
+    return store
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m helpers.data",
+                                 description="Convert a public or exported data set into a store.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    cv = sub.add_parser("convert", help="convert a file into a store directory")
+    cv.add_argument("--format", required=True, choices=sorted(ADAPTERS))
+    cv.add_argument("source")
+    cv.add_argument("out_dir")
+    args = ap.parse_args(argv)
+    store = convert(args.format, args.source, args.out_dir)
+    print(f"wrote {store!r} to {args.out_dir}")
+    print(store.notes.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
