@@ -1,0 +1,46 @@
+"""Small statistics shared by the analysis modules: rates with confidence intervals.
+
+Kept tiny on purpose; each analysis module composes statsmodels/scipy itself.
+
+Examples
+--------
+>>> lo, hi = wilson(8, 10)
+>>> round(float(lo), 4), round(float(hi), 4)
+(0.4902, 0.9433)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+
+def wilson(k, n, *, alpha: float = 0.05):
+    """Wilson score interval for ``k`` successes out of ``n`` (scalars or arrays).
+
+    Returns ``(low, high)``; where ``n`` is 0 both are NaN. Wilson (1927) keeps its coverage
+    close to nominal for small ``n`` and rates near 0 or 1, unlike the normal approximation.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    safe = np.where(n > 0, n, 1.0)
+    lo, hi = proportion_confint(np.minimum(k, safe), safe, alpha=alpha, method="wilson")
+    lo = np.where(n > 0, lo, np.nan)
+    hi = np.where(n > 0, hi, np.nan)
+    if lo.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+def rate_table(k: pd.Series, n: pd.Series, *, alpha: float = 0.05) -> pd.DataFrame:
+    """``n``, ``k``, ``rate`` = k/n and its Wilson ``ci_low``/``ci_high``, aligned on the index.
+
+    >>> rate_table(pd.Series({"a": 1, "b": 0}), pd.Series({"a": 4, "b": 0}))["rate"].tolist()
+    [0.25, nan]
+    """
+    k, n = k.align(n, fill_value=0)
+    lo, hi = wilson(k.to_numpy(), n.to_numpy(), alpha=alpha)
+    rate = np.where(n.to_numpy() > 0, k.to_numpy() / np.where(n > 0, n, 1), np.nan)
+    return pd.DataFrame({"n": n.astype("int64"), "k": k.astype("int64"), "rate": rate,
+                         "ci_low": lo, "ci_high": hi}, index=k.index)
