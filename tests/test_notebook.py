@@ -1,0 +1,42 @@
+"""The %%needs cell magic: a cell runs only when the store has what it names."""
+
+import pandas as pd
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from helpers import notebook
+from helpers.data import Store
+
+
+@pytest.fixture(scope="module")
+def shell():
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "helpers.notebook")
+    yield ip
+    InteractiveShell.clear_instance()
+
+
+def test_missing_tables_and_columns():
+    store = Store(events=pd.DataFrame({"a": [1]}),
+                  sessions=pd.DataFrame({"channel": [None, None], "device": ["mobile", None]}))
+    assert notebook.missing(store, ["events", "orders", "sessions.device"]) == ["orders"]
+    # a column that exists but holds no value at all is as good as absent
+    assert notebook.missing(store, ["sessions.channel", "sessions.campaign"]) == [
+        "sessions.channel", "sessions.campaign"]
+
+
+def test_cell_runs_or_is_skipped_with_a_note(shell, capsys):
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}))
+    shell.user_ns["x"] = 0
+    shell.run_cell("%%needs events\nx = 5")
+    assert shell.user_ns["x"] == 5
+    shell.run_cell("%%needs orders spend\nx = 7")
+    assert shell.user_ns["x"] == 5
+    assert "Skipped: this part needs orders, spend" in capsys.readouterr().out
+    assert notebook.SKIPPED[-1].startswith("Skipped: this part needs orders, spend")
+
+
+def test_needs_a_store(shell):
+    shell.user_ns.pop("store", None)
+    result = shell.run_cell("%%needs orders\nx = 1")
+    assert isinstance(result.error_in_exec, NameError)
