@@ -69,3 +69,12 @@ def test_index_lists_every_notebook_with_title_and_both_variants(built):
     for e in entries:
         assert e["title"] in index
         assert f"{e['name']}.html" in index and f"{e['name']}.summary.html" in index
+
+
+def test_index_lists_what_a_notebook_skipped():
+    entries = [{"name": "04_segmentation", "title": "Segmentation", "purpose": "Who buys.",
+                "skipped": ["Skipped: this part needs orders, which this data does not have."]},
+               {"name": "00_data_tour", "title": "Tour", "purpose": "Tables.", "skipped": []}]
+    page = report.index_page(entries, data="/tmp/shop")
+    assert page.count("part(s) skipped") == 1
+    assert "needs orders, which this data does not have" in page

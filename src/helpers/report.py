@@ -135,19 +135,39 @@ def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
         (out / f"{src.stem}.html").write_text(to_html(nb), encoding="utf-8")
         (out / f"{src.stem}.summary.html").write_text(to_html(nb, hide_code=True), encoding="utf-8")
         title, purpose = title_and_purpose(nb)
-        entries.append({"name": src.stem, "title": title, "purpose": purpose})
-        echo(f"ok ({time.perf_counter() - t0:.1f} s)")
+        skipped = skipped_parts(nb)
+        entries.append({"name": src.stem, "title": title, "purpose": purpose, "skipped": skipped})
+        note = f", {len(skipped)} part(s) skipped" if skipped else ""
+        echo(f"ok ({time.perf_counter() - t0:.1f} s{note})")
     (out / "index.html").write_text(index_page(entries, data=data), encoding="utf-8")
     echo(f"wrote {len(entries)} reports and {out / 'index.html'} "
          f"in {time.perf_counter() - total:.1f} s")
     return entries
 
 
+def skipped_parts(nb) -> list[str]:
+    """The distinct "Skipped: ..." notes an executed notebook printed (see helpers.notebook).
+
+    >>> skipped_parts({"cells": [{"cell_type": "code", "outputs": [{"output_type": "stream",
+    ...     "text": "Skipped: this part needs orders, which this data does not have.\\n"}]}]})
+    ['Skipped: this part needs orders, which this data does not have.']
+    """
+    seen: list[str] = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            text = out.get("text", "")
+            text = text if isinstance(text, str) else "".join(text)
+            for line in text.splitlines():
+                if line.startswith("Skipped:") and line not in seen:
+                    seen.append(line)
+    return seen
+
+
 def index_page(entries: list[dict], *, data: str | None = None) -> str:
     """The report index: one row per notebook with its purpose and both variants."""
     rows = "\n".join(
         f"<tr><td>{html.escape(e['name'][:2])}</td><td><strong>{html.escape(e['title'])}</strong>"
-        f"<br><span class='p'>{html.escape(e['purpose'])}</span></td>"
+        f"<br><span class='p'>{html.escape(e['purpose'])}</span>{_skip_note(e)}</td>"
         f"<td><a href='{e['name']}.summary.html'>story</a> · "
         f"<a href='{e['name']}.html'>with code</a></td></tr>" for e in entries)
     source = "the bundled simulated shop" if data is None else html.escape(str(data))
@@ -159,7 +179,7 @@ body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width
        margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }}
 table {{ border-collapse: collapse; width: 100%; }}
 td {{ border-top: 1px solid #ddd; padding: .6rem .5rem; vertical-align: top; }}
-.p {{ color: #555; }} a {{ color: #0b5cad; }}
+.p {{ color: #555; }} .s {{ color: #8a5a00; font-size: .9em; }} a {{ color: #0b5cad; }}
 </style></head><body>
 <h1>E-commerce customer behaviour &amp; precision marketing: reports</h1>
 <p>Data: {source}. "story" hides the code for readers who want the findings;
@@ -169,6 +189,14 @@ td {{ border-top: 1px solid #ddd; padding: .6rem .5rem; vertical-align: top; }}
 </table>
 </body></html>
 """
+
+
+def _skip_note(entry: dict) -> str:
+    skipped = entry.get("skipped") or []
+    if not skipped:
+        return ""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
+    return f"<details class='s'><summary>{len(skipped)} part(s) skipped</summary><ul>{items}</ul></details>"
 
 
 def main(argv=None) -> int:
