@@ -1022,7 +1022,7 @@ def from_ga4(df: pd.DataFrame, *, columns: dict[str, str] | None = None) -> Stor
             on="session_id", how="left")
     if has["item_id"]:
         it = df.loc[df[c["item_id"]].notna()]
-        items = pd.DataFrame({"item_id": it[c["item_id"]].astype(str)})
+        items = pd.DataFrame({"item_id": _to_id("items", c["item_id"], it[c["item_id"]])})
         items["category"] = it[c["item_category"]].to_numpy() if has["item_category"] else None
         items["brand"] = it[c["item_brand"]].to_numpy() if has["item_brand"] else None
         items["price"] = pd.to_numeric(it[c["price"]], errors="coerce").to_numpy() if has["price"] else np.nan
@@ -1043,8 +1043,8 @@ def from_ga4(df: pd.DataFrame, *, columns: dict[str, str] | None = None) -> Stor
                    else pd.Series(np.nan, index=p.index))
             p = p.assign(_rev=rev.to_numpy())
             head = p.sort_values("_ts", kind="mergesort").drop_duplicates(c["transaction_id"])
-            orders = pd.DataFrame({"order_id": head[c["transaction_id"]].astype(str).to_numpy(),
-                                   "user_id": head[c["user_pseudo_id"]].astype(str).to_numpy(),
+            orders = pd.DataFrame({"order_id": _to_id("orders", c["transaction_id"], head[c["transaction_id"]]).to_numpy(),
+                                   "user_id": _to_id("orders", c["user_pseudo_id"], head[c["user_pseudo_id"]]).to_numpy(),
                                    "session_id": head["_session"].to_numpy(),
                                    "ordered_at": head["_ts"].to_numpy(),
                                    "status": "completed", "revenue": head["_rev"].to_numpy(),
@@ -1053,8 +1053,8 @@ def from_ga4(df: pd.DataFrame, *, columns: dict[str, str] | None = None) -> Stor
                 li = p.loc[p[c["item_id"]].notna()]
                 qty = pd.to_numeric(li[c["quantity"]], errors="coerce").fillna(1) if has["quantity"] \
                     else pd.Series(1, index=li.index)
-                lines = pd.DataFrame({"order_id": li[c["transaction_id"]].astype(str).to_numpy(),
-                                      "item_id": li[c["item_id"]].astype(str).to_numpy(),
+                lines = pd.DataFrame({"order_id": _to_id("order_lines", c["transaction_id"], li[c["transaction_id"]]).to_numpy(),
+                                      "item_id": _to_id("order_lines", c["item_id"], li[c["item_id"]]).to_numpy(),
                                       "quantity": qty.to_numpy(),
                                       "unit_price": pd.to_numeric(li[c["price"]], errors="coerce")
                                       .to_numpy() if has["price"] else np.nan})
@@ -1279,7 +1279,8 @@ def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike) -> 
         raw = pd.read_excel(path, dtype={"InvoiceNo": str, "StockCode": str})
     else:
         raw = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "user_session": str,
-                                       "transactionid": "Int64"} if fmt != "ga4" else None,
+                                       "transactionid": "Int64"} if fmt != "ga4" else
+                          {"user_pseudo_id": str, "transaction_id": str},
                           encoding="latin-1" if fmt == "online_retail" else None)
     store = ADAPTERS[fmt](raw)
     save_store(store, out_dir)
