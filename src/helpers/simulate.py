@@ -766,6 +766,11 @@ def _baskets(rng, users: np.ndarray, affinity: np.ndarray) -> tuple[np.ndarray, 
     return np.nonzero(has)
 
 
+# event name and page type of each state, as lookup arrays (exit has neither)
+_EVENT_OF = np.array([STATE_EVENT.get(x, (None, None))[0] for x in STATES], dtype=object)
+_PAGE_OF = np.array([STATE_EVENT.get(x, (None, None))[1] for x in STATES], dtype=object)
+
+
 def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     n_cat = len(CATEGORIES)
     s_user = sessions["user"].to_numpy()
@@ -778,12 +783,12 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     conv_s = np.flatnonzero(sessions["converted"].to_numpy())
     b_row, b_cat = _baskets(rng, s_user[conv_s], aff)
     item_cat = pd.Categorical(items["category"], categories=cat_names).codes
-    by_cat = [np.flatnonzero(item_cat == c) for c in range(n_cat)]
+    by_cat = np.array([np.flatnonzero(item_cat == c) for c in range(n_cat)])  # n_cat x 24
     # popularity within a category is Zipf-like: the first items sell most
     zipf = 1.0 / np.arange(1, 25) ** 0.9
     zipf = zipf / zipf.sum()
     pick = rng.choice(24, size=len(b_row), p=zipf)
-    item_idx = np.array([by_cat[c][j] for c, j in zip(b_cat, pick)], dtype=np.int64)
+    item_idx = by_cat[b_cat, pick].astype(np.int64)
     qty = 1 + (rng.random(len(b_row)) < 0.12) + (rng.random(len(b_row)) < 0.03)
     lines = pd.DataFrame({"s": conv_s[b_row], "item": item_idx, "quantity": qty})
     lines["unit_price"] = items["price"].to_numpy()[item_idx]
@@ -793,7 +798,6 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     # ---- events from the walk
     ev = walk.merge(pd.DataFrame({"s": np.arange(len(sessions))}), on="s")
     st = ev["state"].to_numpy()
-    names = np.array(STATES)
     dwell_med = {"home": 12, "search": 15, "category": 25, "product": 40, "add_to_cart": 6,
                  "view_cart": 18, "remove_from_cart": 5, "begin_checkout": 25,
                  "add_shipping_info": 45, "add_payment_info": 30, "purchase": 5}
@@ -808,8 +812,6 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     offs = pd.Series(prev).groupby(ev["s"].to_numpy()).cumsum().to_numpy()
     ev["ts"] = sessions["start"].to_numpy("datetime64[ns]")[ev["s"].to_numpy()] + pd.to_timedelta(
         np.round(offs, 3), unit="s").to_numpy()
-    ev["event"] = [STATE_EVENT[x][0] for x in names[st]] if len(ev) else []
-    ev["page_type"] = [STATE_EVENT[x][1] for x in names[st]] if len(ev) else []
 
     # items for product views: mostly the session's focus category
     is_view = st == S["product"]
@@ -820,7 +822,7 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     other = np.minimum((cum_v < rng.random(n_view)[:, None]).sum(axis=1), n_cat - 1)
     vcat = np.where(own, focus[s_of_view], other)
     vpick = rng.choice(24, size=n_view, p=zipf)
-    view_item = np.array([by_cat[c][j] for c, j in zip(vcat, vpick)], dtype=np.int64)
+    view_item = by_cat[vcat, vpick].astype(np.int64)
     item_col = np.full(len(ev), -1, dtype=np.int64)
     item_col[is_view] = view_item
     # cart events carry the item of the product page just viewed (the previous event)
@@ -849,7 +851,7 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     # a removal from a cart saved in an earlier session takes an item of the session's category
     rm_item = last_item.to_numpy()[is_rm]
     saved = np.isnan(rm_item)
-    fallback = np.array([by_cat[c][0] for c in focus[ev["s"].to_numpy()[is_rm]]], dtype=np.int64)
+    fallback = by_cat[focus[ev["s"].to_numpy()[is_rm]], 0].astype(np.int64)
     item_col[is_rm] = np.where(saved, fallback, np.nan_to_num(rm_item)).astype(np.int64)
 
     # quick adds: an add_to_cart right after the session's last add_to_cart
@@ -862,7 +864,7 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
         "state": S["add_to_cart"],
         "ts": ev["ts"].to_numpy()[q_pos] + pd.to_timedelta(
             (np.arange(len(missing)) % 5 + 1) * 2.0, unit="s").to_numpy(),
-        "event": "add_to_cart", "page_type": "product", "item": missing["item"].to_numpy(),
+        "item": missing["item"].to_numpy(),
         "sub": np.arange(1, len(missing) + 1)})
     ev["item"] = item_col
     ev["sub"] = 0
@@ -886,14 +888,12 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
         opts = SEARCH_TERMS[nm]
         term[sel] = np.array(opts, dtype=object)[rng.integers(0, len(opts), size=sel.sum())]
     term[dead] = np.array(DEAD_TERMS, dtype=object)[rng.integers(0, len(DEAD_TERMS), size=dead.sum())]
-    ev["search_term"] = term
     items_cat = items["category"].to_numpy()
     cat = np.full(len(ev), None, dtype=object)
     has_item = ev["item"].to_numpy() >= 0
     cat[has_item] = items_cat[ev["item"].to_numpy()[has_item]]
     is_list = ev["state"].to_numpy() == S["category"]
     cat[is_list] = np.array(cat_names, dtype=object)[fc[is_list]]
-    ev["category"] = cat
 
     # ---- orders: one per converting session, at its purchase event
     lines["line_value"] = lines["quantity"] * lines["unit_price"]
@@ -937,8 +937,8 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
         "session_id": sessions["session_id"].to_numpy()[s_arr],
         "user_id": sessions["user_id"].to_numpy()[s_arr],
         "ts": pd.to_datetime(ev["ts"], utc=True).dt.round("ms"),
-        "event": ev["event"].to_numpy(),
-        "page_type": ev["page_type"].to_numpy(),
+        "event": _EVENT_OF[ev["state"].to_numpy()],
+        "page_type": _PAGE_OF[ev["state"].to_numpy()],
         "item_id": pd.array(np.where(has_item, item_ids[np.maximum(ev["item"].to_numpy(), 0)], 0),
                             dtype="Int64"),
         "category": cat,
