@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1105,13 +1106,67 @@ def _truth(p: Params, types: _Types, items, traits, sends, assignments, sessions
     return truth
 
 
+ID_STRIDE = 10_000_000_000
+"""Id offset per chunk in :func:`stream`, so user, session and order ids stay unique."""
+
+
+def stream(users: int, seed: int, out: str | Path, *, chunk_users: int = 250_000,
+           params: Params | None = None, echo=None) -> dict:
+    """Write a large shop chunk by chunk, never holding more than one chunk in memory.
+
+    Each chunk of ``chunk_users`` users is an independent :func:`simulate` run (seed
+    ``seed * 1_000_003 + k`` for chunk ``k``) whose user, session and order ids are shifted by
+    ``k * ID_STRIDE``; its tables go to ``<out>/<table>/part-<k>.parquet``. Read them with a
+    glob (``<out>/events/*.parquet``) in DuckDB or ``pd.read_parquet(<out>/events)``. ``items``
+    is chunk 0's catalogue (each chunk draws its own prices, so item prices agree only with
+    chunk 0's events); there is no single answer key. Meant for scale benchmarks.
+
+    Returns the row count per table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     counts = stream(400, 5, d, chunk_users=200)
+    ...     ids = pd.read_parquet(Path(d) / "users")["user_id"]
+    >>> counts["users"], ids.is_unique
+    (400, True)
+    """
+    out = Path(out)
+    counts: dict[str, int] = {}
+    shift = {"user_id": 1, "session_id": 1, "order_id": 1}
+    for k, first in enumerate(range(0, users, chunk_users)):
+        n = min(chunk_users, users - first)
+        st = simulate(n, seed=seed * 1_000_003 + k, params=params)
+        for table in st.available():
+            if table == "items" and k > 0:
+                continue
+            df = getattr(st, table)
+            for col in shift:
+                if col in df.columns:
+                    df[col] = df[col] + k * ID_STRIDE
+            (out / table).mkdir(parents=True, exist_ok=True)
+            df.to_parquet(out / table / f"part-{k:05d}.parquet", index=False)
+            counts[table] = counts.get(table, 0) + len(df)
+        if echo:
+            echo(f"chunk {k}: {n:,} users, {len(st.events):,} events")
+        del st
+    return counts
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m helpers.simulate", description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, default=25_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default="data")
     ap.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    ap.add_argument("--chunk-users", type=int, default=None,
+                    help="stream a large shop in chunks of this many users to OUT/<table>/part-*.parquet")
     args = ap.parse_args(argv)
+    if args.chunk_users:
+        counts = stream(args.users, args.seed, args.out, chunk_users=args.chunk_users, echo=print)
+        print(f"wrote {counts} to {args.out}")
+        return 0
     store = simulate(users=args.users, seed=args.seed)
     save_store(store, args.out, fmt=args.format)
     print(f"wrote {store!r} to {args.out}")
