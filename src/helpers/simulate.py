@@ -184,7 +184,7 @@ class Params:
         "Email": 0.24, "Referral": 0.03, "Direct": 0.35, "Affiliates": 0.03})
     # BG/NBD-like purchase and dropout heterogeneity (rate per week)
     bgnbd_r: float = 0.24
-    bgnbd_alpha: float = 9.0
+    bgnbd_alpha: float = 12.0
     bgnbd_a: float = 0.85
     bgnbd_b: float = 2.6
     # reviews
@@ -345,8 +345,12 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
     users_df, spend_df, traits = _arrivals(p, rng, users, start, end)
     n = len(users_df)
 
+    # --- the checkout test's arms are drawn up front (own generator), because the treatment
+    # changes whether a new user buys at all, not only the path through checkout
+    in_test, treat = _checkout_arms(p, np.random.default_rng([seed, 2]), users_df)
+
     # --- prospects: sessions until the first purchase or leaving
-    pros = _prospect_sessions(p, rng, users_df, types, end)
+    pros = _prospect_sessions(p, rng, users_df, types, end, treat)
     first_buy = pros.loc[pros["converted"]].set_index("user")["start"]
     first_buy = pd.to_datetime(first_buy, utc=True)
 
@@ -376,7 +380,7 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
     ret_browse = _browse_sessions(p, rng, buyers, first_buy, alive_until, lam, traits, types, end)
 
     sessions = _assemble_sessions(p, rng, pros, ret_conv, ret_browse, traits, end)
-    assignments, sessions = _experiments(p, rng, sessions, users_df)
+    assignments, sessions = _experiments(p, rng, sessions, users_df, in_test, treat)
     walk = _walk(rng, sessions, types)
     assignments = _srm_loss(p, rng, assignments, walk)
     land = walk.loc[walk["step"] == 0].set_index("s")["state"]
@@ -492,7 +496,16 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
     return users, spend, traits
 
 
-def _prospect_sessions(p: Params, rng, users, types: _Types, end) -> pd.DataFrame:
+def _checkout_arms(p: Params, rng, users) -> tuple[np.ndarray, np.ndarray]:
+    """Who is in checkout_redesign (first visit in the window) and who is treated (50/50)."""
+    lo, hi = (pd.Timestamp(x, tz="UTC") for x in p.checkout_experiment)
+    first = pd.to_datetime(users["first_seen"], utc=True).dt.floor("s")
+    in_test = ((first >= lo) & (first < hi)).to_numpy()
+    treat = in_test & (rng.random(len(users)) < 0.5)
+    return in_test, treat
+
+
+def _prospect_sessions(p: Params, rng, users, types: _Types, end, treat) -> pd.DataFrame:
     n = len(users)
     user = np.arange(n)
     t = users["first_seen"].to_numpy(dtype="datetime64[ns]")
@@ -504,10 +517,10 @@ def _prospect_sessions(p: Params, rng, users, types: _Types, end) -> pd.DataFram
     return_p = np.array(list(p.prospect_return_mix.values()))
     active = np.ones(n, dtype=bool)
     k = 0
-    end64 = end.to_datetime64()
+    end64 = end.as_unit("ns").to_datetime64()
     while active.any():
         idx = np.flatnonzero(active)
-        ty = types.idx(device[idx], channel[idx], False, sale[idx], False)
+        ty = types.idx(device[idx], channel[idx], False, sale[idx], treat[idx])
         c = types.conv[ty]
         conv = rng.random(len(idx)) < c
         out.append(pd.DataFrame({"user": user[idx], "start": t[idx], "channel": channel[idx],
@@ -542,7 +555,7 @@ def _in_sale(p: Params, t) -> np.ndarray:
 def _repeat_purchases(rng, buyers, t0, lam, drop, end):
     """BG/NBD: Poisson(λ) repeat purchases; after each repeat, dropout with probability p."""
     week = np.timedelta64(7 * 86400 * 10**9, "ns")
-    end64 = end.to_datetime64()
+    end64 = end.as_unit("ns").to_datetime64()
     t = t0.astype("datetime64[ns]").copy()
     death = np.full(len(buyers), end64)
     active = np.ones(len(buyers), dtype=bool)
@@ -677,14 +690,13 @@ def _assemble_sessions(p, rng, pros, ret_conv, ret_browse, traits, end):
     return s
 
 
-def _experiments(p, rng, sessions, users):
+def _experiments(p, rng, sessions, users, in_test, treat):
     """Assign new users to the checkout test and visitors to the (broken) banner test."""
     first = sessions.drop_duplicates("user", keep="first")
     rows = []
     # checkout_redesign: new users whose first session falls in the window, 50/50
-    lo, hi = (pd.Timestamp(x, tz="UTC") for x in p.checkout_experiment)
-    inwin = first.loc[(first["start"] >= lo) & (first["start"] < hi)]
-    variant = np.where(rng.random(len(inwin)) < 0.5, "treatment", "control")
+    inwin = first.loc[in_test[first["user"].to_numpy()]]
+    variant = np.where(treat[inwin["user"].to_numpy()], "treatment", "control")
     rows.append(pd.DataFrame({"experiment": "checkout_redesign", "user": inwin["user"].to_numpy(),
                               "user_id": inwin["user_id"].to_numpy(), "variant": variant,
                               "assigned_at": inwin["start"].to_numpy()}))
@@ -999,11 +1011,17 @@ def _clicks(spend, sessions):
     return out.sort_values(["date", "channel"], kind="mergesort").reset_index(drop=True)
 
 
-def _expected_lift(n: int = 400_000, seed: int = 12345) -> list[dict]:
-    """Population lift of each planted pair, by Monte Carlo of the basket model on fresh users."""
+def _expected_lift(affinity: np.ndarray, reps: int = 60, seed: int = 12345) -> list[dict]:
+    """Lift of each planted pair expected for this shop's orders, by Monte Carlo of the basket model.
+
+    ``affinity`` holds one row per order (the buyer's category taste); the baskets of those
+    orders are redrawn ``reps`` times with a separate generator, so the key is what the basket
+    model implies for the shop's actual buyers, and the sample lift wanders around it only by
+    basket-drawing noise.
+    """
     rng = np.random.default_rng(seed)
-    pop = np.array([c[2] for c in CATEGORIES])
-    aff = rng.dirichlet(pop * 0.35, size=n)
+    aff = np.tile(affinity, (reps, 1))
+    n = len(aff)
     rows, cats = _baskets(rng, np.arange(n), aff)
     has = np.zeros((n, len(CATEGORIES)), dtype=bool)
     has[rows, cats] = True
@@ -1063,10 +1081,12 @@ def _truth(p: Params, types: _Types, items, traits, sends, assignments, sessions
                                       + 0.5 * chan[c]["session_conversion_returning"])),
         "device_mix": p.device_mix,
         "checkout_steps_by_device": steps,
+        "dead_search_terms": sorted(DEAD_TERMS),
         "bottleneck": {"step": "purchase", "from_step": "add_payment_info", "device": "mobile",
                        "rate": p.p_purchase["mobile"],
                        "rate_other_devices": {d: p.p_purchase[d] for d in DEVICES if d != "mobile"}},
-        "basket_complements": _expected_lift(),
+        "basket_complements": _expected_lift(
+            traits["affinity"][sessions.loc[sessions["converted"], "user"].to_numpy()]),
         "checkout_ab": {"experiment": "checkout_redesign", "population": "new users whose first "
                         "session falls in the window", "window": list(p.checkout_experiment),
                         "payment_step_relative_lift": p.checkout_lift,
