@@ -105,8 +105,9 @@ def bar_ci(data: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, ylabe
     est = data[y].to_numpy(dtype=float)
     err = None
     if low is not None and high is not None:
-        err = np.vstack([est - data[low].to_numpy(dtype=float),
-                         data[high].to_numpy(dtype=float) - est])
+        # clip rounding noise (a Wilson bound of 1e-17 below a zero rate) so matplotlib accepts it
+        err = np.clip(np.vstack([est - data[low].to_numpy(dtype=float),
+                                 data[high].to_numpy(dtype=float) - est]), 0.0, None)
     colors = color if color is not None else sns.color_palette(PALETTE, 1)[0]
     if horizontal:
         ax.barh(data[x].astype(str), est, xerr=err, color=colors, capsize=3,
@@ -145,5 +146,5 @@ def _money(v, _pos=None) -> str:
     if abs(v) >= 1e6:
         return f"{v / 1e6:.1f}M"
     if abs(v) >= 1e3:
-        return f"{v / 1e3:.0f}k"
+        return f"{v / 1e3:.3g}k"
     return f"{v:.0f}"
