@@ -1,0 +1,868 @@
+"""Browsing paths and association rules: how people move through the shop and what goes together.
+
+Event-level functions take the canonical ``events`` table (``session_id``, ``user_id``, ``ts``,
+``event``, ``page_type``, ``item_id``, ``category``, ``search_term``) and return tidy frames:
+
+* :func:`sessionize` cuts a log without sessions into visits (30-minute inactivity rule);
+* :func:`transitions` is the page-to-page transition table (a first-order Markov chain with
+  explicit ``(start)`` and ``(exit)`` states), :func:`top_paths` the most common paths;
+* :func:`dwell_times`, :func:`search_terms`, :func:`category_interest` and
+  :func:`browsed_not_bought` describe how long people look, what they search, what interests
+  them and what they keep looking at without buying;
+* :func:`baskets` and :func:`rules` mine association rules (Agrawal, Imielinski & Swami 1993)
+  with mlxtend's FP-growth (Han, Pei & Yin 2000), thresholds applied on exact integer counts;
+* :func:`next_step_rules` are sequential rules "A, then later B in the same visit", which
+  mlxtend does not offer.
+
+Everything is vectorised with numpy/pandas (no Python loop over sessions or rows). Within a
+session, events are ordered by time and, for equal times, by their row order in the input.
+
+Examples
+--------
+>>> ev = pd.DataFrame({"session_id": [1, 1, 2], "ts": pd.to_datetime(["2025-01-01 10:00",
+...                    "2025-01-01 10:01", "2025-01-01 11:00"], utc=True),
+...                    "event": ["page_view", "view_item", "page_view"]})
+>>> transitions(ev)[["from", "to", "n"]]
+        from        to  n
+0    (start)  page_view  2
+1  page_view    (exit)  1
+2  page_view  view_item  1
+3  view_item     (exit)  1
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import ceil
+
+import numpy as np
+import pandas as pd
+
+from helpers.stats import wilson
+
+START = "(start)"
+"""State before the first event of a session in :func:`transitions`."""
+EXIT = "(exit)"
+"""State after the last event of a session in :func:`transitions`."""
+MISSING = "(missing)"
+"""Label given to events whose state column is empty (they are kept, not dropped)."""
+MORE = "…"
+"""Last step of a path in :func:`top_paths` that continues beyond ``max_steps``."""
+
+SPARSE_CELLS = 20_000_000
+""":func:`baskets` returns a sparse frame when transactions × items exceeds this."""
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def sessionize(events: pd.DataFrame, gap="30min", *, user: str = "user_id", time: str = "ts",
+               out: str = "session_id") -> pd.DataFrame:
+    """Give every event a session id: a new session starts after more than ``gap`` of inactivity.
+
+    The rule is the one web analytics tools use (Google Analytics: 30 minutes). Per user,
+    events are ordered by time (ties keep their input order); an event opens a new session
+    when the time since the user's previous event is **strictly greater** than ``gap``. A gap
+    of exactly ``gap`` stays in the same session.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Needs ``user`` and ``time`` columns without nulls.
+    gap : str or Timedelta
+        Inactivity that ends a session (must be positive).
+    user, time : str
+        Column names of the user id and the timestamp.
+    out : str
+        Name of the session id column to write (replaced if present).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``events`` in its original row order with ``out`` added: int64 ids
+        1, 2, … numbered in (user, session start) order, so the same log always gets the
+        same ids.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"user_id": [7, 7, 7, 3], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00", "2025-01-01 10:30", "2025-01-01 11:01", "2025-01-02 09:00"])})
+    >>> sessionize(ev)["session_id"].tolist()
+    [2, 2, 3, 1]
+    """
+    _require(events, "events", [user, time])
+    gap = pd.Timedelta(gap)
+    if gap <= pd.Timedelta(0):
+        raise ValueError(f"gap must be positive, got {gap}")
+    ucode = _codes(events[user])
+    t = _ns(events[time], "events", time)
+    order = np.lexsort((np.arange(len(events)), t, ucode))
+    u, ts = ucode[order], t[order]
+    new = np.ones(len(events), dtype=bool)
+    new[1:] = (u[1:] != u[:-1]) | ((ts[1:] - ts[:-1]) > gap.value)
+    sid = np.empty(len(events), dtype=np.int64)
+    sid[order] = np.cumsum(new)
+    res = events.copy()
+    res[out] = sid
+    return res
+
+
+def transitions(events: pd.DataFrame, by: str = "event", *, session: str = "session_id",
+                time: str = "ts") -> pd.DataFrame:
+    """Transition counts and probabilities between consecutive events of a session.
+
+    Every session contributes ``(start) → first``, one pair per consecutive pair of events, and
+    ``last → (exit)``; a single-event session gives ``(start) → x → (exit)``. Repeats (e.g.
+    product → product) are kept: they are the loops. Empty ``by`` values become
+    ``"(missing)"`` and are counted in ``.attrs["missing"]``.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Needs ``session``, ``time`` and ``by`` columns.
+    by : str
+        Column whose values are the states (``"event"`` or ``"page_type"``).
+
+    Returns
+    -------
+    DataFrame
+        ``from``, ``to``, ``n`` (transitions), ``probability`` = P(to | from), with its 95 %
+        Wilson ``ci_low``/``ci_high``; sorted by ``from``, then ``n`` descending, then ``to``.
+        Probabilities out of each ``from`` state sum to 1.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 1, 2], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 10:02", "2025-01-01 12:00"]),
+    ...     "event": ["page_view", "view_item", "view_item", "view_item"]})
+    >>> transitions(ev)[["from", "to", "n", "probability"]].round(4)
+            from         to  n  probability
+    0    (start)  page_view  1       0.5000
+    1    (start)  view_item  1       0.5000
+    2  page_view  view_item  1       1.0000
+    3  view_item     (exit)  2       0.6667
+    4  view_item  view_item  1       0.3333
+    """
+    o = _ordered(events, by, session=session, time=time)
+    names = list(o.names) + [START, EXIT]
+    k = len(names)
+    x = o.state
+    first, last = o.first, o.last
+    frm = np.where(first, k - 2, np.r_[0, x[:-1]])
+    key = np.concatenate([frm * k + x, x[last] * k + (k - 1)])
+    cnt = np.bincount(key, minlength=k * k)
+    nz = np.flatnonzero(cnt)
+    res = pd.DataFrame({"from": np.array(names, dtype=object)[nz // k],
+                        "to": np.array(names, dtype=object)[nz % k],
+                        "n": cnt[nz].astype("int64")})
+    out_n = res.groupby("from")["n"].transform("sum").to_numpy()
+    res["probability"] = res["n"] / out_n
+    res["ci_low"], res["ci_high"] = wilson(res["n"].to_numpy(), out_n)
+    res = res.sort_values(["from", "n", "to"], ascending=[True, False, True], kind="stable")
+    res = res.reset_index(drop=True).astype({"from": "str", "to": "str"})
+    res.attrs["missing"] = o.missing
+    res.attrs["sessions"] = int(first.sum()) if len(first) else 0
+    return res
+
+
+def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str = "page_type",
+              session: str = "session_id", time: str = "ts",
+              purchase: str = "purchase") -> pd.DataFrame:
+    """The most frequent session paths, with how many sessions took them and how many bought.
+
+    A path is the session's sequence of ``by`` values (page types by default) with
+    **consecutive repeats collapsed**: product → product → cart is read as product → cart,
+    because three product pages in a row are one "browsing products" step. Paths longer than
+    ``max_steps`` (after collapsing) are cut and end in ``"…"``. A session converts when it has
+    an ``event == purchase`` row.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Needs ``session``, ``time``, ``by`` and ``event``.
+    max_steps : int
+        Steps kept per path (1–12).
+    n : int
+        How many paths to return.
+
+    Returns
+    -------
+    DataFrame
+        ``path`` (states joined by " → "), ``steps``, ``sessions``, ``share`` of all sessions,
+        ``purchases`` (converting sessions), ``conversion`` and its 95 % Wilson
+        ``ci_low``/``ci_high``; sorted by sessions (descending), ties by path. ``.attrs``:
+        ``sessions`` (all), ``truncated`` (sessions whose path was cut).
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 1, 2, 2, 3], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 10:02"] * 2),
+    ...     "page_type": ["home", "product", "product", "home", "product", "search"],
+    ...     "event": ["page_view", "view_item", "purchase", "page_view", "view_item", "search"]})
+    >>> top_paths(ev, n=2)[["path", "sessions", "purchases", "conversion"]]
+                 path  sessions  purchases  conversion
+    0  home → product         2          1         0.5
+    1          search         1          0         0.0
+    """
+    if not 1 <= int(max_steps) <= 12:
+        raise ValueError(f"max_steps must be between 1 and 12, got {max_steps}")
+    _require(events, "events", ["event"])
+    o = _ordered(events, by, session=session, time=time)
+    m = len(o.state)
+    keep = np.ones(m, dtype=bool)
+    keep[1:] = o.first[1:] | (o.state[1:] != o.state[:-1])
+    x, first = o.state[keep], o.first[keep]
+    start = np.flatnonzero(first)
+    step = np.arange(len(x)) - np.repeat(start, np.diff(np.r_[start, len(x)]))
+    n_sess = len(start)
+    width = int(max_steps) + 1  # one extra digit marks "…"
+    base = len(o.names) + 2     # 0 = no step, 1..K states, K+1 = "…"
+    if base ** width >= 2 ** 62:
+        raise ValueError(f"too many distinct {by!r} values ({len(o.names)}) for "
+                         f"max_steps={max_steps}; use fewer steps or a coarser column")
+    digit = np.where(step < max_steps, x + 1, base - 1)
+    on = step <= max_steps
+    sidx = np.cumsum(first) - 1
+    key = np.zeros(n_sess, dtype=np.int64)
+    np.add.at(key, sidx[on], digit[on] * base ** (width - 1 - step[on]))
+    bought = np.zeros(n_sess, dtype=np.int64)
+    is_buy = _is(events, "event", purchase, o.order)
+    np.maximum.at(bought, np.cumsum(o.first) - 1, is_buy.astype(np.int64))
+    df = pd.DataFrame({"key": key, "bought": bought})
+    g = df.groupby("key", sort=True)["bought"].agg(["size", "sum"]).reset_index()
+    g = g.sort_values(["size", "key"], ascending=[False, True], kind="stable").head(int(n))
+    labels = np.array([""] + list(o.names) + [MORE], dtype=object)
+    digits = (g["key"].to_numpy()[:, None] // base ** np.arange(width - 1, -1, -1)) % base
+    paths = [" → ".join(labels[d[d > 0]]) for d in digits]  # only the n shown paths
+    res = pd.DataFrame({"path": paths, "steps": (digits > 0).sum(axis=1).astype("int64"),
+                        "sessions": g["size"].to_numpy().astype("int64"),
+                        "purchases": g["sum"].to_numpy().astype("int64")})
+    res.insert(3, "share", res["sessions"] / max(n_sess, 1))
+    res["conversion"] = res["purchases"] / res["sessions"]
+    res["ci_low"], res["ci_high"] = wilson(res["purchases"].to_numpy(), res["sessions"].to_numpy())
+    res = res.astype({"path": "str"})
+    res.attrs["sessions"] = int(n_sess)
+    res.attrs["truncated"] = int((np.diff(np.r_[start, len(x)]) > max_steps).sum())
+    return res
+
+
+# --------------------------------------------------------------------------- looking
+
+
+def dwell_times(events: pd.DataFrame, by: str = "page_type", *, session: str = "session_id",
+                time: str = "ts") -> pd.DataFrame:
+    """How long people stay on each page type: the time from an event to the next one.
+
+    Web logs only record when a page is opened, so the dwell of an event is the time to the
+    next event of the same session. **The last event of a session has no dwell time** (we do not
+    know when the visitor left); it is counted in ``last_in_session``, not guessed.
+
+    Returns
+    -------
+    DataFrame
+        One row per state: ``events``, ``timed`` (events with a next event),
+        ``last_in_session``, and the dwell in seconds over the timed events: ``median_s``,
+        ``mean_s``, ``p25_s``, ``p75_s``; sorted by events (descending), then state.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 1], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00:00", "2025-01-01 10:00:30", "2025-01-01 10:01:30"]),
+    ...     "page_type": ["home", "product", "cart"]})
+    >>> dwell_times(ev)[["page_type", "events", "timed", "last_in_session", "median_s"]]
+      page_type  events  timed  last_in_session  median_s
+    0      cart       1      0                1       NaN
+    1      home       1      1                0      30.0
+    2   product       1      1                0      60.0
+    """
+    o = _ordered(events, by, session=session, time=time)
+    dwell = np.full(len(o.state), np.nan)
+    nxt = ~o.last
+    dwell[nxt] = (o.ts[1:][nxt[:-1]] - o.ts[:-1][nxt[:-1]]) / 1e9 if len(o.state) else []
+    df = pd.DataFrame({"code": o.state, "dwell": dwell, "last": o.last})
+    g = df.groupby("code", sort=True)
+    res = pd.DataFrame({"events": g.size(), "timed": g["dwell"].count(),
+                        "last_in_session": g["last"].sum().astype("int64"),
+                        "median_s": g["dwell"].median(), "mean_s": g["dwell"].mean(),
+                        "p25_s": g["dwell"].quantile(0.25), "p75_s": g["dwell"].quantile(0.75)})
+    res.insert(0, by, np.array(o.names, dtype=object)[res.index.to_numpy()])
+    res = res.reset_index(drop=True).astype({by: "str"})
+    res = res.sort_values(["events", by], ascending=[False, True], kind="stable")
+    return res.reset_index(drop=True)
+
+
+def search_terms(events: pd.DataFrame, *, term: str = "search_term", session: str = "session_id",
+                 time: str = "ts", purchase: str = "purchase") -> pd.DataFrame:
+    """Search terms: how often, whether the search led anywhere, and whether the visit bought.
+
+    A search "leads nowhere" when it is the last event of its session: the visitor searched
+    and left. Logs rarely record how many results a search returned, so a zero-result term
+    shows up here as a term with a very high exit rate. ``leads_nowhere`` flags terms whose exit
+    rate is clearly above the shop's overall search exit rate (the Wilson 95 % lower bound of
+    the term's rate is above the overall rate). Searches without a term are counted in
+    ``.attrs["no_term"]``.
+
+    Returns
+    -------
+    DataFrame
+        ``search_term``, ``searches``, ``sessions``, ``exits``, ``exit_rate`` (+ ``exit_low``,
+        ``exit_high``), ``to_product`` (share of searches followed by a product view),
+        ``purchases`` (sessions that bought), ``conversion`` (+ ``conv_low``, ``conv_high``),
+        ``leads_nowhere``; sorted by searches (descending), then term.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 3], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 11:00", "2025-01-01 12:00"]),
+    ...     "event": ["search", "view_item", "search", "search"],
+    ...     "search_term": ["lamp", None, "ps6", "lamp"]})
+    >>> search_terms(ev)[["search_term", "searches", "exits", "to_product"]]
+      search_term  searches  exits  to_product
+    0        lamp         2      1         0.5
+    1         ps6         1      1         0.0
+    """
+    _require(events, "events", ["event", term])
+    o = _ordered(events, "event", session=session, time=time)
+    is_search = _is(events, "event", "search", o.order)
+    has_term = is_search & events[term].notna().to_numpy()[o.order]
+    terms = events[term].to_numpy(dtype=object)[o.order[has_term]]
+    nxt_product = np.r_[_is(events, "event", "view_item", o.order)[1:], False] & ~o.last
+    sidx = np.cumsum(o.first) - 1
+    bought = np.zeros(int(o.first.sum()), dtype=bool)
+    bought[sidx[_is(events, "event", purchase, o.order)]] = True
+    df = pd.DataFrame({"search_term": terms, "session": sidx[has_term],
+                       "exit": o.last[has_term], "product": nxt_product[has_term],
+                       "bought": bought[sidx[has_term]]})
+    g = df.groupby("search_term", sort=True)
+    res = pd.DataFrame({"searches": g.size(), "sessions": g["session"].nunique(),
+                        "exits": g["exit"].sum().astype("int64"),
+                        "to_product": g["product"].mean()})
+    sess_buy = df.drop_duplicates(["search_term", "session"]).groupby("search_term")["bought"].sum()
+    res["purchases"] = sess_buy.astype("int64")
+    res["exit_rate"] = res["exits"] / res["searches"]
+    res["exit_low"], res["exit_high"] = wilson(res["exits"].to_numpy(), res["searches"].to_numpy())
+    res["conversion"] = res["purchases"] / res["sessions"]
+    res["conv_low"], res["conv_high"] = wilson(res["purchases"].to_numpy(),
+                                               res["sessions"].to_numpy())
+    overall = df["exit"].mean() if len(df) else np.nan
+    res["leads_nowhere"] = res["exit_low"] > overall
+    res = res.reset_index().astype({"search_term": "str"})
+    res = res[["search_term", "searches", "sessions", "exits", "exit_rate", "exit_low",
+               "exit_high", "to_product", "purchases", "conversion", "conv_low", "conv_high",
+               "leads_nowhere"]]
+    res = res.sort_values(["searches", "search_term"], ascending=[False, True], kind="stable")
+    res = res.reset_index(drop=True)
+    res.attrs["no_term"] = int((is_search & ~has_term).sum())
+    res.attrs["overall_exit_rate"] = float(overall)
+    return res
+
+
+def category_interest(events: pd.DataFrame, *, category: str = "category",
+                      session: str = "session_id", user: str = "user_id") -> pd.DataFrame:
+    """Interest by category: views, how many visits and people looked, and how many added to cart.
+
+    Returns
+    -------
+    DataFrame
+        ``category``, ``item_views`` (``view_item``), ``list_views`` (``view_item_list``),
+        ``sessions`` and ``users`` with any event of the category, ``view_share`` (share of all
+        item views), ``sessions_added`` (sessions that added an item of the category to the
+        cart), ``add_rate`` = sessions_added / sessions with its Wilson ``ci_low``/``ci_high``;
+        sorted by sessions (descending), then category. Events without a category are not
+        about a category and are counted in ``.attrs["no_category"]``.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2], "user_id": [5, 5, 6],
+    ...     "event": ["view_item", "add_to_cart", "view_item"], "category": ["toys"] * 3})
+    >>> category_interest(ev)[["category", "item_views", "sessions", "sessions_added", "add_rate"]]
+      category  item_views  sessions  sessions_added  add_rate
+    0     toys           2  2               1       0.5
+    """
+    _require(events, "events", [category, session, user, "event"])
+    d = events.loc[events[category].notna(), [category, session, user, "event"]]
+    ev = d["event"]
+    g = d.groupby(category, sort=True)
+    res = pd.DataFrame({
+        "item_views": (ev == "view_item").groupby(d[category], sort=True).sum().astype("int64"),
+        "list_views": (ev == "view_item_list").groupby(d[category], sort=True).sum()
+                      .astype("int64"),
+        "sessions": g[session].nunique().astype("int64"),
+        "users": g[user].nunique().astype("int64")})
+    res["view_share"] = res["item_views"] / max(int(res["item_views"].sum()), 1)
+    added = d.loc[ev == "add_to_cart"].groupby(category)[session].nunique()
+    res["sessions_added"] = added.reindex(res.index, fill_value=0).astype("int64")
+    res["add_rate"] = res["sessions_added"] / res["sessions"]
+    res["ci_low"], res["ci_high"] = wilson(res["sessions_added"].to_numpy(),
+                                           res["sessions"].to_numpy())
+    res = res.reset_index().astype({category: "str"})
+    res = res.sort_values(["sessions", category], ascending=[False, True], kind="stable")
+    res = res.reset_index(drop=True)
+    res.attrs["no_category"] = int(events[category].isna().sum())
+    return res
+
+
+def browsed_not_bought(events: pd.DataFrame, bought: pd.DataFrame | None = None, *,
+                       min_views: int = 3, user: str = "user_id",
+                       item: str = "item_id") -> pd.DataFrame:
+    """Items a user viewed at least ``min_views`` times and never bought: retargeting candidates.
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``view_item`` rows with ``user`` and ``item`` are the views.
+    bought : DataFrame, optional
+        (``user``, ``item``) pairs the user bought, e.g. ``orders`` joined to ``order_lines``.
+        Without it, an item counts as bought when the user added it to the cart in a session
+        that has a ``purchase`` event (``.attrs["bought_from"]`` says which was used).
+    min_views : int
+        Views needed to count as "looked at repeatedly".
+
+    Returns
+    -------
+    DataFrame
+        ``user_id``, ``item_id``, ``category`` (when events have it), ``views``, ``sessions``
+        (distinct visits with a view), ``last_view``; sorted by views (descending), then user and
+        item.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 2, 2], "user_id": [7] * 5,
+    ...     "ts": pd.to_datetime(["2025-01-01"] * 5), "event": ["view_item"] * 5,
+    ...     "item_id": [11, 11, 11, 12, 12]})
+    >>> browsed_not_bought(ev, pd.DataFrame({"user_id": [7], "item_id": [12]}), min_views=2)
+       user_id  item_id  views  sessions  last_view
+    0        7       11      3         2 2025-01-01
+    """
+    _require(events, "events", [user, item, "event", "session_id", "ts"])
+    v = events.loc[(events["event"] == "view_item") & events[item].notna()]
+    agg = {"views": ("event", "size"), "sessions": ("session_id", "nunique"),
+           "last_view": ("ts", "max")}
+    if "category" in v.columns:
+        agg = {"category": ("category", "first"), **agg}
+    res = v.groupby([user, item], sort=True).agg(**agg).reset_index()
+    res = res.loc[res["views"] >= min_views]
+    if bought is None:
+        buy_s = events.loc[events["event"] == "purchase", "session_id"].unique()
+        adds = events.loc[(events["event"] == "add_to_cart") & events["session_id"].isin(buy_s)]
+        bought, source = adds[[user, item]], "add_to_cart in sessions with a purchase"
+    else:
+        _require(bought, "bought", [user, item])
+        source = "the given bought pairs"
+    bought = bought[[user, item]].drop_duplicates()
+    res = res.merge(bought.assign(_b=True), on=[user, item], how="left")
+    res = res.loc[res["_b"].isna()].drop(columns="_b")
+    res = res.sort_values(["views", user, item], ascending=[False, True, True], kind="stable")
+    res = res.reset_index(drop=True)
+    res["views"] = res["views"].astype("int64")
+    res["sessions"] = res["sessions"].astype("int64")
+    res.attrs["bought_from"] = source
+    return res
+
+
+# --------------------------------------------------------------------------- baskets and rules
+
+
+def baskets(df: pd.DataFrame, transaction: str, item: str, *,
+            sparse: bool | None = None) -> pd.DataFrame:
+    """One-hot basket matrix from long (transaction, item) rows, ready for :func:`rules`.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per item in a transaction (duplicates are fine: one-hot is presence).
+    transaction, item : str
+        Column names. Nulls raise ``ValueError``.
+    sparse : bool, optional
+        Return a pandas sparse frame. ``None`` (default) chooses sparse when transactions ×
+        items exceeds ``SPARSE_CELLS``, so large data does not blow up memory (mlxtend's
+        ``fpgrowth`` reads sparse frames directly).
+
+    Returns
+    -------
+    DataFrame
+        Index: transactions (sorted); columns: items as strings (sorted); values bool.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"order": [1, 1, 2], "item": ["tea", "cake", "tea"]})
+    >>> baskets(long, "order", "item")
+            cake   tea
+    order
+    1       True  True
+    2      False  True
+    """
+    _require(df, "df", [transaction, item])
+    for c in (transaction, item):
+        bad = df[c].isna().to_numpy()
+        if bad.any():
+            raise ValueError(f"baskets: column {c!r} has {int(bad.sum())} null value(s), "
+                             f"e.g. row {int(np.flatnonzero(bad)[0])}; drop or fill them first")
+    t_codes, t_uni = pd.factorize(df[transaction], sort=True)
+    i_codes, i_uni = pd.factorize(df[item].astype(str), sort=True)
+    shape = (len(t_uni), len(i_uni))
+    if sparse is None:
+        sparse = shape[0] * shape[1] > SPARSE_CELLS
+    index = pd.Index(t_uni, name=transaction)
+    cols = pd.Index(np.asarray(i_uni, dtype=object)).astype(str)
+    if sparse:
+        from scipy.sparse import csr_matrix
+
+        m = csr_matrix((np.ones(len(t_codes), dtype=bool), (t_codes, i_codes)), shape=shape)
+        m.sum_duplicates()
+        m.data[:] = True
+        res = pd.DataFrame.sparse.from_spmatrix(m, index=index, columns=cols)
+        return res.astype(pd.SparseDtype(bool, False))
+    arr = np.zeros(shape, dtype=bool)
+    arr[t_codes, i_codes] = True
+    return pd.DataFrame(arr, index=index, columns=cols)
+
+
+RULE_COLUMNS = ["antecedents", "consequents", "transactions", "antecedent_count",
+                "consequent_count", "support", "confidence", "conf_low", "conf_high", "lift",
+                "leverage", "conviction"]
+
+
+def rules(baskets: pd.DataFrame, min_support: float, *, min_confidence: float | None = None,
+          min_lift: float | None = None, max_len: int | None = None,
+          single_consequent: bool = False) -> pd.DataFrame:
+    """Association rules A → B from a one-hot basket frame (mlxtend FP-growth), exact thresholds.
+
+    mlxtend finds the frequent itemsets (``fpgrowth``, Han et al. 2000) and forms the rules
+    (``association_rules``). Floating-point division can drop a rule whose support or
+    confidence equals the threshold exactly (3 of 10 baskets is a confidence of 0.3, yet
+    ``3/47*47 / (10/47*47) < 0.3`` in floating point). So mlxtend is called with slightly lower
+    thresholds and every threshold is then applied on the **integer counts**, comparing
+    fractions exactly (``count(A∪B) / count(A) >= min_confidence`` with ``min_confidence`` read
+    as the decimal number it prints as). All thresholds are inclusive, as in R's arules.
+
+    Parameters
+    ----------
+    baskets : DataFrame
+        Boolean one-hot frame (dense or sparse), one row per transaction (see :func:`baskets`).
+    min_support : float
+        Minimum share of transactions containing A ∪ B.
+    min_confidence, min_lift : float or Fraction, optional
+        Minimum confidence P(B | A) and lift P(B | A) / P(B). A float is read as the decimal
+        it prints as (``0.7`` is 7/10); pass a ``fractions.Fraction`` for e.g. exactly 10/9.
+    max_len : int, optional
+        Longest itemset A ∪ B considered.
+    single_consequent : bool
+        Keep only rules with one item on the right, as R's arules makes them.
+
+    Returns
+    -------
+    DataFrame
+        ``antecedents`` and ``consequents`` as readable strings (items sorted, joined by ", "),
+        ``transactions`` (count of A ∪ B), ``antecedent_count``, ``consequent_count``,
+        ``support``, ``confidence`` with its Wilson ``conf_low``/``conf_high``, ``lift``,
+        ``leverage``, ``conviction`` (inf when confidence is 1). Sorted by lift (descending),
+        then transactions (descending), antecedents, consequents. ``.attrs["transactions"]`` is
+        the number of baskets.
+
+    Examples
+    --------
+    >>> b = baskets(pd.DataFrame({"t": [1, 1, 2, 2, 3, 4], "i": ["a", "b", "a", "b", "a", "c"]}),
+    ...             "t", "i")
+    >>> rules(b, 0.5)[["antecedents", "consequents", "transactions", "confidence", "lift"]].round(4)
+      antecedents consequents  transactions  confidence    lift
+    0           a           b             2      0.6667  1.3333
+    1           b           a             2      1.0000  1.3333
+    """
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+
+    n = len(baskets)
+    if n == 0:
+        raise ValueError("rules: the basket frame has no transactions")
+    if not 0 < min_support <= 1:
+        raise ValueError(f"min_support must be in (0, 1], got {min_support}")
+    min_count = max(1, ceil(_exact(min_support) * n))
+    # Ask for count >= min_count - 0.5: mlxtend's ceil(min_support * n) is then min_count.
+    fi = fpgrowth(baskets, min_support=(min_count - 0.5) / n, use_colnames=True, max_len=max_len)
+    empty = pd.DataFrame({c: pd.Series(dtype="str" if c in RULE_COLUMNS[:2] else
+                                       ("int64" if c.endswith(("count", "tions")) else float))
+                          for c in RULE_COLUMNS})
+    empty.attrs["transactions"] = n
+    if fi.empty or fi["itemsets"].map(len).max() < 2:
+        return empty
+    raw = association_rules(fi, num_itemsets=n, metric="support", min_threshold=0.0,
+                            return_metrics=["antecedent support", "consequent support",
+                                            "support"])
+    if single_consequent:
+        raw = raw.loc[raw["consequents"].map(len) == 1]
+    c_ab = np.rint(raw["support"].to_numpy() * n).astype(np.int64)
+    c_a = np.rint(raw["antecedent support"].to_numpy() * n).astype(np.int64)
+    c_b = np.rint(raw["consequent support"].to_numpy() * n).astype(np.int64)
+    keep = c_ab >= min_count
+    if min_confidence is not None:
+        f = _exact(min_confidence)
+        keep &= _ge(c_ab.astype(object) * f.denominator, c_a, f.numerator)
+    if min_lift is not None:
+        f = _exact(min_lift)
+        # c_ab / c_a / (c_b / n) >= p/q  <=>  c_ab * n * q >= p * c_a * c_b  (Python ints)
+        keep &= _ge(c_ab.astype(object) * n * f.denominator, c_a.astype(object) * c_b, f.numerator)
+    raw = raw.loc[keep]
+    c_ab, c_a, c_b = c_ab[keep], c_a[keep], c_b[keep]
+    if raw.empty:
+        return empty
+    conf = c_ab / c_a
+    s_b = c_b / n
+    lo, hi = wilson(c_ab, c_a)
+    with np.errstate(divide="ignore"):
+        conviction = np.where(c_ab == c_a, np.inf, (1 - s_b) / np.where(c_ab == c_a, 1, 1 - conf))
+    res = pd.DataFrame({
+        "antecedents": _names(raw["antecedents"]), "consequents": _names(raw["consequents"]),
+        "transactions": c_ab, "antecedent_count": c_a, "consequent_count": c_b,
+        "support": c_ab / n, "confidence": conf, "conf_low": lo, "conf_high": hi,
+        "lift": conf / s_b, "leverage": c_ab / n - (c_a / n) * s_b, "conviction": conviction})
+    # lift from integers so that equal lifts tie exactly and sort stably
+    res["lift"] = (c_ab.astype(float) * n) / (c_a.astype(float) * c_b)
+    res = res.sort_values(["lift", "transactions", "antecedents", "consequents"],
+                          ascending=[False, False, True, True], kind="stable")
+    res = res.reset_index(drop=True).astype({"antecedents": "str", "consequents": "str"})
+    res.attrs["transactions"] = n
+    return res
+
+
+def next_step_rules(events: pd.DataFrame, by: str = "category", *, session: str = "session_id",
+                    time: str = "ts", min_sessions: int = 1) -> pd.DataFrame:
+    """Sequential rules "A, then later B in the same session" (mlxtend has no sequential rules).
+
+    A session supports A ⇒ B when some event with state A comes strictly before some event with
+    state B (A ≠ B), i.e. A's first position is before B's last. With N the sessions that have
+    at least one non-empty ``by`` value: support = sessions(A ⇒ B) / N, confidence =
+    sessions(A ⇒ B) / sessions(A), lift = confidence / (sessions(B) / N). Lift above 1 means
+    that after looking at A, people turn to B more often than visitors in general do. Events
+    with an empty ``by`` are ignored (``.attrs["ignored"]`` counts them).
+
+    Returns
+    -------
+    DataFrame
+        ``antecedent``, ``consequent``, ``sessions``, ``antecedent_sessions``,
+        ``consequent_sessions``, ``support``, ``confidence`` (+ Wilson ``ci_low``/``ci_high``),
+        ``lift``; pairs with at least ``min_sessions`` sessions, sorted by lift (descending),
+        then sessions (descending), antecedent, consequent.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 3, 4], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00", "2025-01-01 10:05"] + ["2025-01-01 12:00"] * 3),
+    ...     "category": ["phone", "phone case", "phone", "books", "books"]})
+    >>> next_step_rules(ev)[["antecedent", "consequent", "sessions", "confidence", "lift"]]
+      antecedent  consequent  sessions  confidence  lift
+    0      phone  phone case         1         0.5   2.0
+    """
+    _require(events, "events", [by])
+    _require(events, "events", [session, time])
+    d = events.loc[events[by].notna(), [session, time, by]]
+    o = _ordered(d, by, session=session, time=time)
+    sidx = np.cumsum(o.first) - 1
+    k_states = len(o.names)
+    key = sidx * k_states + o.state
+    pos = pd.Series(np.arange(len(key)))
+    g = pos.groupby(key, sort=True).agg(["min", "max"])
+    kk = g.index.to_numpy()
+    g = pd.DataFrame({"s": kk // k_states, "x": kk % k_states,
+                      "min": g["min"].to_numpy(), "max": g["max"].to_numpy()})
+    n_sess = int(o.first.sum())
+    pairs = g.merge(g, on="s", suffixes=("_a", "_b"))
+    pairs = pairs.loc[(pairs["x_a"] != pairs["x_b"]) & (pairs["min_a"] < pairs["max_b"])]
+    cnt = pairs.groupby(["x_a", "x_b"], sort=True).size().rename("sessions").reset_index()
+    per = g.groupby("x").size()
+    cnt = cnt.loc[cnt["sessions"] >= min_sessions]
+    names = np.array(o.names, dtype=object)
+    n_a = per.reindex(cnt["x_a"]).to_numpy()
+    n_b = per.reindex(cnt["x_b"]).to_numpy()
+    k = cnt["sessions"].to_numpy()
+    lo, hi = wilson(k, n_a)
+    res = pd.DataFrame({"antecedent": names[cnt["x_a"].to_numpy()],
+                        "consequent": names[cnt["x_b"].to_numpy()],
+                        "sessions": k.astype("int64"), "antecedent_sessions": n_a.astype("int64"),
+                        "consequent_sessions": n_b.astype("int64"),
+                        "support": k / n_sess, "confidence": k / n_a, "ci_low": lo, "ci_high": hi,
+                        "lift": (k.astype(float) * n_sess) / (n_a.astype(float) * n_b)})
+    res = res.astype({"antecedent": "str", "consequent": "str"})
+    res = res.sort_values(["lift", "sessions", "antecedent", "consequent"],
+                          ascending=[False, False, True, True], kind="stable")
+    res = res.reset_index(drop=True)
+    res.attrs["sessions"] = n_sess
+    res.attrs["ignored"] = int(len(events) - len(d))
+    return res
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def plot_transitions(tr: pd.DataFrame, *, order: list[str] | None = None, ax=None,
+                     title: str = "Where visitors go next", min_n: int = 0):
+    """Heatmap of P(next state | current state) from :func:`transitions` (rows sum to 100 %).
+
+    ``order`` fixes the row/column order (states not listed are appended alphabetically);
+    ``(start)`` is always the first row and ``(exit)`` the last column. Cells with fewer than
+    ``min_n`` transitions are left blank.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1], "ts": pd.to_datetime(["2025-01-01"] * 2),
+    ...                    "event": ["page_view", "view_item"]})
+    >>> ax = plot_transitions(transitions(ev))
+    >>> ax.get_xlabel()
+    'next step'
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from helpers import plots
+
+    states = sorted((set(tr["from"]) | set(tr["to"])) - {START, EXIT})
+    if order is not None:
+        states = [s for s in order if s in states] + [s for s in states if s not in order]
+    p = tr.loc[tr["n"] >= min_n].pivot(index="from", columns="to", values="probability")
+    p = p.reindex(index=[START] + states, columns=states + [EXIT])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.0 + 0.62 * p.shape[1], 0.8 + 0.45 * p.shape[0]))
+    sns.heatmap(p, annot=True, fmt=".0%", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
+                linewidths=0.5, linecolor="white", annot_kws={"fontsize": 8})
+    ax.grid(False)
+    ax.tick_params(axis="x", rotation=45)
+    ax.tick_params(axis="y", rotation=0)
+    plots.label(ax, title, "next step", "current step",
+                subtitle="share of transitions out of each row; blank = never or too rare")
+    return ax
+
+
+def plot_flow(paths: pd.DataFrame, *, ax=None, title: str = "Top paths through the shop"):
+    """A flow picture of :func:`top_paths`: one lane per path, one box per step.
+
+    Each lane is a path read left to right; box colours identify the page type (the same
+    colour in every lane), the bar on the right shows how many sessions took it and the label
+    their conversion rate.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"path": ["home → product", "search"], "sessions": [20, 10],
+    ...                   "conversion": [0.05, 0.0]})
+    >>> ax = plot_flow(p)
+    >>> len(ax.patches) >= 3
+    True
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.patches import FancyBboxPatch
+
+    from helpers import plots
+
+    steps = [p.split(" → ") for p in paths["path"]]
+    names = sorted({s for st in steps for s in st})
+    colors = dict(zip(names, sns.color_palette("Set2", max(len(names), 8)).as_hex()))
+    width = max(len(s) for s in steps)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.5, 0.5 * len(steps) + 1.2))
+    top = paths["sessions"].max()
+    for row, (st, n, conv) in enumerate(zip(steps, paths["sessions"], paths["conversion"])):
+        y = -row
+        for j, s in enumerate(st):
+            ax.add_patch(FancyBboxPatch((j + 0.05, y - 0.35), 0.8, 0.7,
+                                        boxstyle="round,pad=0.02", color=colors[s], alpha=0.85))
+            ax.text(j + 0.45, y, s, ha="center", va="center", fontsize=8, color="black")
+            if j:
+                ax.annotate("", (j + 0.05, y), (j - 0.12, y),
+                            arrowprops={"arrowstyle": "->", "color": "0.4"})
+        bar = 1.6 * n / top
+        ax.add_patch(plt.Rectangle((width + 0.2, y - 0.25), bar, 0.5, color="0.55"))
+        ax.text(width + 0.3 + bar, y, f"{n:,} sessions · {conv:.1%} buy", va="center",
+                fontsize=8)
+    ax.set_xlim(-0.1, width + 3.6)
+    ax.set_ylim(-len(steps) + 0.4, 0.6)
+    ax.set_yticks(-np.arange(len(steps)), [f"#{i + 1}" for i in range(len(steps))])
+    ax.set_xticks(np.arange(width) + 0.45, [f"step {j + 1}" for j in range(width)])
+    ax.grid(False)
+    plots.label(ax, title, "step in the visit (repeats collapsed)", "path rank",
+                subtitle="bar: sessions that took the path")
+    return ax
+
+
+# --------------------------------------------------------------------------- private
+
+
+class _Ordered:
+    """Events in (session, time, row) order as integer arrays."""
+
+    __slots__ = ("order", "session", "state", "names", "ts", "first", "last", "missing")
+
+
+def _ordered(events: pd.DataFrame, by: str, *, session: str, time: str) -> _Ordered:
+    _require(events, "events", [session, time, by])
+    scode = _codes(events[session])
+    t = _ns(events[time], "events", time)
+    order = np.lexsort((t, scode))  # lexsort is stable: equal times keep their row order
+    codes, names = pd.factorize(events[by], sort=True)
+    names = [str(x) for x in names]
+    miss = codes < 0
+    if miss.any():
+        codes = np.where(miss, len(names), codes)
+        names.append(MISSING)
+    o = _Ordered()
+    o.order = order
+    o.session = scode[order]
+    o.state = codes[order].astype(np.int64)
+    o.names = names
+    o.ts = t[order]
+    m = len(order)
+    o.first = np.ones(m, dtype=bool)
+    o.first[1:] = o.session[1:] != o.session[:-1]
+    o.last = np.ones(m, dtype=bool)
+    o.last[:-1] = o.first[1:]
+    o.missing = int(miss.sum())
+    return o
+
+
+def _is(events: pd.DataFrame, col: str, value, order: np.ndarray) -> np.ndarray:
+    """Boolean array ``events[col] == value`` in the order ``order`` (nulls are False)."""
+    return (events[col] == value).fillna(False).to_numpy(dtype=bool)[order]
+
+
+def _require(df, table: str, cols) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{table}: expected a pandas DataFrame, got {type(df).__name__}")
+    lack = [c for c in cols if c not in df.columns]
+    if lack:
+        raise ValueError(f"{table}: missing column(s) {', '.join(map(repr, lack))}; "
+                         f"it has {', '.join(map(str, df.columns))}")
+
+
+def _codes(s: pd.Series) -> np.ndarray:
+    codes, _ = pd.factorize(s, sort=True)
+    if (codes < 0).any():
+        bad = np.flatnonzero(codes < 0)
+        raise ValueError(f"events.{s.name}: {len(bad)} null value(s), e.g. row {int(bad[0])}")
+    return codes
+
+
+def _ns(s: pd.Series, table: str, col: str) -> np.ndarray:
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        raise ValueError(f"{table}.{col}: expected timestamps, got dtype {s.dtype}")
+    if s.isna().any():
+        bad = np.flatnonzero(s.isna().to_numpy())
+        raise ValueError(f"{table}.{col}: {len(bad)} missing timestamp(s), e.g. row {int(bad[0])}")
+    idx = pd.DatetimeIndex(s)
+    if idx.tz is not None:
+        idx = idx.tz_convert("UTC").tz_localize(None)
+    return idx.as_unit("ns").asi8
+
+
+def _exact(x) -> Fraction:
+    """A threshold as the decimal number it prints as (0.7 means 7/10, not the nearest float)."""
+    return Fraction(str(x)) if isinstance(x, float) else Fraction(x)
+
+
+def _ge(lhs, count, num) -> np.ndarray:
+    """Vectorised exact ``lhs >= num * count`` on integers (object arrays avoid overflow)."""
+    return np.asarray(np.asarray(lhs, dtype=object) >= np.asarray(count, dtype=object) * num,
+                      dtype=bool)
+
+
+def _names(sets: pd.Series) -> np.ndarray:
+    return np.array([", ".join(sorted(map(str, s))) for s in sets], dtype=object)
