@@ -1,0 +1,668 @@
+"""Ordered conversion funnels (转化漏斗) with conversion windows, breakdowns and tests.
+
+The core is :func:`journeys`: for every unit (a session or a user) it finds the *best attempt*
+at the ordered list of steps and returns when each step happened. :func:`funnel` counts those
+journeys per step (and segment) with Wilson intervals; :func:`compare`, :func:`pairwise` and
+:func:`bottlenecks` test whether segments differ; :func:`cart_abandonment` and
+:func:`time_to_convert` answer the two questions every shop asks next.
+
+Matching rules (the same in every function)
+-------------------------------------------
+* A unit reaches step ``k`` when some occurrence of step 1 is followed by steps 2..k in order,
+  each at or after the previous one (a tie in timestamps counts: ``ts >= previous ts``), and,
+  with a ``window``, each within ``window`` of that step-1 occurrence (exactly ``window`` later
+  still counts). Each step is matched to the earliest qualifying event, which is optimal for
+  the window rule.
+* Every occurrence of step 1 starts an attempt; the unit counts at the furthest step of its best
+  attempt (ties: the earliest such attempt). An attempt that starts later can therefore go
+  further than an earlier one that ran out of window. Step-1 repeats with no step-2 event
+  between them lead to the same chain, so only the last of them is kept: the time to step 2
+  is measured from the last step-1 event before it.
+* A step whose name already appeared earlier in ``steps`` must be a later event row than every
+  row matched so far, so one event never fills two steps.
+* ``exclude``: an attempt stops at step ``i`` if an excluded event occurs strictly between the
+  times of step ``i`` and the next required step (inside the given step range).
+  (PostHog drops such users from the whole funnel instead; here they keep the steps they reached.)
+* ``max_gap``: the next step must come within this time of the previous required step. The gap
+  is checked on the earliest match, so with a gap rule a unit that did a step twice is judged
+  on its first occurrence after the previous step.
+* ``optional`` steps never block: the chain continues from the last required step, and the
+  optional step counts as done when it happens at or after that step and no later than the
+  next required step (and inside the window). Its ``rate_from_prev`` is relative to the
+  previous required step, as is the next required step's.
+* Breakdowns (``by``) read the segment from the step-1 event that starts the unit's best
+  attempt, so every unit is counted once and segments add up to the overall funnel.
+
+Implementation: numpy ``searchsorted`` on events sorted by (unit, time): one vectorised pass
+per step, no loop over units (linear-logarithmic in the number of events).
+
+Examples
+--------
+>>> ev = pd.DataFrame({"session_id": [1, 1, 1, 2, 2], "user_id": 1,
+...                    "ts": pd.to_datetime([0, 60, 120, 0, 30], unit="s", utc=True),
+...                    "event": ["view", "cart", "buy", "view", "buy"]})
+>>> funnel(ev, ["view", "cart", "buy"])[["step", "n", "rate_from_start"]]
+   step  n  rate_from_start
+0  view  2              1.0
+1  cart  1              0.5
+2   buy  1              0.5
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2_contingency
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportions_ztest
+
+from helpers.stats import wilson
+
+UNITS = {"session": "session_id", "user": "user_id"}
+"""Funnel unit name -> id column of the events table."""
+
+FUNNEL_COLUMNS = ["step", "step_index", "from_step", "n", "n_prev", "rate_from_start", "rate_from_prev",
+                  "ci_low", "ci_high", "median_time_from_prev"]
+
+TIME_BINS = ("0s", "1min", "5min", "15min", "1h", "6h", "1D", "3D", "7D", "14D", "30D", "3650D")
+TIME_LABELS = ("< 1 min", "1–5 min", "5–15 min", "15–60 min", "1–6 h", "6–24 h", "1–3 days",
+               "3–7 days", "7–14 days", "14–30 days", "30 days +")
+
+
+# ----------------------------------------------------------------------------- joining
+
+def attach(events: pd.DataFrame, table: pd.DataFrame, columns, *, on: str = "session_id"):
+    """Copy ``columns`` of ``table`` (e.g. sessions' device, channel) onto ``events`` by ``on``.
+
+    Columns already on ``events`` with the same names are replaced. Events whose key is not in
+    ``table`` get a missing value; how many is stored in ``.attrs["unmatched"]``.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 3], "event": ["a", "b", "a", "a"]})
+    >>> ses = pd.DataFrame({"session_id": [1, 2], "device": ["mobile", "desktop"]})
+    >>> out = attach(ev, ses, "device")
+    >>> out["device"].tolist(), out.attrs["unmatched"]
+    (['mobile', 'mobile', 'desktop', nan], 1)
+    """
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    for col in [on, *columns]:
+        if col not in table.columns:
+            raise ValueError(f"attach: the lookup table has no column {col!r}")
+    if on not in events.columns:
+        raise ValueError(f"attach: events have no column {on!r}")
+    dup = table[on].duplicated()
+    if dup.any():
+        raise ValueError(f"attach: {int(dup.sum())} duplicate keys in the lookup table's {on!r}"
+                         f" (e.g. {table.loc[dup, on].iloc[0]!r})")
+    lookup = table.set_index(on)[columns]
+    out = events.drop(columns=[c for c in columns if c in events.columns])
+    idx = lookup.index.get_indexer(out[on])
+    for col in columns:
+        vals = lookup[col].take(np.where(idx >= 0, idx, 0)).to_numpy()
+        out[col] = pd.Series(vals, index=out.index, dtype=lookup[col].dtype).where(idx >= 0)
+    out.attrs["unmatched"] = int((idx < 0).sum())
+    return out
+
+
+# ----------------------------------------------------------------------------- matching
+
+def _ns(ts: pd.Series) -> np.ndarray:
+    return pd.DatetimeIndex(ts).as_unit("ns").asi8
+
+
+def _at(arr: np.ndarray, j: np.ndarray, fill: int) -> np.ndarray:
+    """``arr[j]`` where ``j`` is inside ``arr``, else ``fill`` (searchsorted ran off the end)."""
+    if not len(arr):
+        return np.full(len(j), fill, dtype="int64")
+    return np.where(j < len(arr), arr[np.minimum(j, len(arr) - 1)], fill)
+
+
+def _resolve(ref, steps, what):
+    """Step reference (index or name) -> list of indices."""
+    if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
+        if not -len(steps) <= ref < len(steps):
+            raise ValueError(f"{what}: step index {ref} is outside 0..{len(steps) - 1}")
+        return [int(ref) % len(steps)]
+    hits = [i for i, s in enumerate(steps) if s == ref]
+    if not hits:
+        raise ValueError(f"{what}: {ref!r} is not one of the steps {steps}")
+    return hits
+
+
+def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None, by=None,
+             optional=(), exclude=(), max_gap=None) -> pd.DataFrame:
+    """One row per unit: its best attempt at the ordered ``steps`` (rules in the module doc).
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical events: ``session_id``, ``user_id``, ``ts``, ``event`` (+ ``by`` columns).
+        Any row order; rows whose event is not a step or an excluded event are ignored.
+    steps : list of str
+        Ordered event names (at least two).
+    unit : {"session", "user"}
+    window : Timedelta or str, optional
+        Every step within this time of the step-1 event (inclusive).
+    by : str or list of str, optional
+        Segment columns, read from the attempt's step-1 event.
+    optional : step names or indices
+        Steps that may be skipped (not the first).
+    exclude : list of str or (event, from_step, to_step)
+        An excluded event between two matched required steps of that range stops the attempt.
+    max_gap : Timedelta/str, or dict {step: Timedelta}
+        Largest time from the previous required step to this step (all steps, or per step).
+
+    Returns
+    -------
+    DataFrame with the unit id column, the ``by`` columns, ``reached`` (0-based index of the
+    furthest required step) and ``t0``, ``t1``, ... (time of each matched step, NaT if not).
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": 1, "user_id": 1,
+    ...                    "ts": pd.to_datetime([0, 5, 5, 9], unit="s", utc=True),
+    ...                    "event": ["a", "c", "b", "c"]})
+    >>> j = journeys(ev, ["a", "b", "c"])          # b and the first c tie at 5 s: counts
+    >>> int(j.loc[0, "reached"]), j.loc[0, "t2"].second
+    (2, 5)
+    """
+    steps = list(steps)
+    K = len(steps)
+    if K < 2:
+        raise ValueError("funnel: give at least two steps")
+    if unit not in UNITS:
+        raise ValueError(f"funnel: unit must be 'session' or 'user', not {unit!r}")
+    ucol = UNITS[unit]
+    by = [by] if isinstance(by, str) else list(by or [])
+    missing = [c for c in [ucol, "ts", "event", *by] if c not in events.columns]
+    if missing:
+        raise ValueError(f"funnel: the events table has no column(s) {missing}")
+    win = None if window is None else pd.Timedelta(window).value
+    if win is not None and win < 0:
+        raise ValueError("funnel: window must not be negative")
+    opt = np.zeros(K, bool)
+    for ref in optional if isinstance(optional, (list, tuple, set)) else [optional]:
+        opt[_resolve(ref, steps, "optional")] = True
+    if opt[0] or opt[-1]:
+        raise ValueError("funnel: the first and the last step cannot be optional")
+    gap = np.full(K, -1, dtype="int64")
+    if isinstance(max_gap, dict):
+        for ref, g in max_gap.items():
+            gap[_resolve(ref, steps, "max_gap")] = pd.Timedelta(g).value
+    elif max_gap is not None:
+        gap[:] = pd.Timedelta(max_gap).value
+    excl = []
+    for x in exclude if isinstance(exclude, (list, tuple)) else [exclude]:
+        name, lo, hi = (x, 0, K - 1) if isinstance(x, str) else x
+        excl.append((name, min(_resolve(lo, steps, "exclude")), max(_resolve(hi, steps, "exclude"))))
+
+    names = list(dict.fromkeys(steps + [x[0] for x in excl]))
+    ecode, seen = pd.factorize(events["event"])          # one hash pass over the event names
+    lut = np.array([names.index(x) if x in names else -1 for x in seen] + [-1], dtype="int64")
+    code_all = lut[ecode]                                # factorize marks missing as -1 -> -1
+    keep = np.flatnonzero(code_all >= 0)
+    uval = events[ucol].take(keep)
+    ts = events["ts"].take(keep)
+    bad = uval.isna().to_numpy() | ts.isna().to_numpy()
+    if bad.any():
+        raise ValueError(f"funnel: events have a missing {ucol} or ts in {int(bad.sum())} rows "
+                         f"(e.g. row {events.index[keep[bad][0]]!r})")
+    ucode, uniq = pd.factorize(uval, sort=True)
+    t_raw = _ns(ts)
+    order = np.lexsort((t_raw, ucode))                  # stable: file order breaks full ties
+    u, t = ucode[order], t_raw[order]
+    code = code_all[keep][order]
+    n = len(order)
+    idx = np.arange(n)
+    new = np.ones(n, bool)
+    new[1:] = (u[1:] != u[:-1]) | (t[1:] != t[:-1])
+    tie_start = np.maximum.accumulate(np.where(new, idx, 0))
+    grp_start = idx[new]
+    tie_end = np.append(grp_start[1:], n)[np.cumsum(new) - 1]   # first row after the tie group
+    pos_of = {name: idx[code == c] for c, name in enumerate(names)}
+
+    s = pos_of[steps[0]]
+    nxt = 1
+    while nxt < K and opt[nxt]:
+        nxt += 1
+    # An attempt whose next step-1 occurrence (same unit) comes before the first next-step event
+    # it could match is dominated by that later attempt (same chain, later start); drop it.
+    if steps[nxt] != steps[0] and len(s) > 1 and nxt == 1:
+        arr = pos_of[steps[1]]
+        j = np.searchsorted(arr, tie_start[s])
+        first_next = _at(arr, j, n)
+        same_next = np.append(u[s[1:]] == u[s[:-1]], False)
+        later = np.append(s[1:], n)
+        s = s[~(same_next & (first_next >= np.append(tie_start, n)[later]))]
+    if win is None and not excl and (gap < 0).all() and len(s):
+        s = s[np.append(True, u[s[1:]] != u[s[:-1]])]   # the first attempt is already the best
+
+    A = len(s)
+    pos = np.full((A, K), -1, dtype="int64")
+    pos[:, 0] = s
+    alive = np.ones(A, bool)
+    prev = s.copy()
+    prev_k = np.zeros(A, dtype="int64")
+    maxpos = s.copy()
+    reached = np.zeros(A, dtype="int64")
+    pending: list[int] = []
+    for k in range(1, K):
+        act = np.flatnonzero(alive)
+        arr = pos_of[steps[k]]
+        p = prev[act]
+        if steps[k] in steps[:k]:
+            j = np.searchsorted(arr, maxpos[act], side="right")
+        else:
+            j = np.searchsorted(arr, tie_start[p])
+        cand = _at(arr, j, n)
+        ok = cand < n
+        cand = np.minimum(cand, n - 1)
+        ok &= u[cand] == u[p]
+        if win is not None:
+            ok &= t[cand] - t[s[act]] <= win
+        if gap[k] >= 0:
+            ok &= t[cand] - t[p] <= gap[k]
+        if not opt[k]:
+            for name, lo, hi in excl:
+                hit = (prev_k[act] >= lo) & (k <= hi)
+                if hit.any():
+                    xa = pos_of[name]
+                    cnt = (np.searchsorted(xa, tie_start[cand]) - np.searchsorted(xa, tie_end[p]))
+                    ok &= ~(hit & (cnt > 0))
+        a_ok, c_ok = act[ok], cand[ok]
+        pos[a_ok, k] = c_ok
+        if opt[k]:
+            pending.append(k)
+            continue
+        for o in pending:       # an optional step must not come after the next required one
+            late = pos[a_ok, o] >= 0
+            late &= t[np.maximum(pos[a_ok, o], 0)] > t[c_ok]
+            pos[a_ok[late], o] = -1
+        pending = []
+        alive[act[~ok]] = False
+        reached[a_ok] = k
+        prev[a_ok] = c_ok
+        prev_k[a_ok] = k
+        maxpos[a_ok] = np.maximum(maxpos[a_ok], c_ok)
+
+    best = np.lexsort((s, -reached, u[s]))
+    first = np.append(True, u[s[best[1:]]] != u[s[best[:-1]]]) if A else np.zeros(0, bool)
+    b = best[first]
+    out = pd.DataFrame({ucol: uniq.take(u[s[b]])})
+    rows = keep[order[s[b]]]
+    for col in by:
+        out[col] = events[col].take(rows).to_numpy()
+    out["reached"] = reached[b]
+    tz = getattr(events["ts"].dtype, "tz", None)
+    for k in range(K):
+        pk = pos[b, k]
+        tk = pd.to_datetime(np.where(pk >= 0, t[np.maximum(pk, 0)], np.iinfo("int64").min))
+        out[f"t{k}"] = tk.tz_localize("UTC").tz_convert(tz) if tz is not None else tk
+    out.attrs["steps"] = steps
+    out.attrs["optional"] = [int(i) for i in np.flatnonzero(opt)]
+    out.attrs["by"] = by
+    return out
+
+
+# ----------------------------------------------------------------------------- counting
+
+def funnel(events: pd.DataFrame, steps, *, unit: str = "session", window=None, by=None,
+           optional=(), exclude=(), max_gap=None) -> pd.DataFrame:
+    """Ordered funnel: units reaching each step, step rates with 95 % Wilson CIs, step times.
+
+    A unit (session or user) reaches step ``k`` if some occurrence of step 1 is followed by
+    steps 2..k in order, each at or after the previous one (equal timestamps count), and,
+    with a ``window``, all within ``window`` of that step-1 occurrence (a step exactly
+    ``window`` later counts). Each unit counts at the furthest step of its best attempt.
+    Exclusions, per-step gaps and optional steps: see :func:`journeys` and the module notes.
+
+    Returns
+    -------
+    DataFrame, one row per (``by``..., step): ``step``, ``step_index`` (0-based), ``n`` (units
+    that reached the step), ``n_prev`` (units at the previous required step), ``rate_from_start``
+    (n / units at step 1), ``rate_from_prev`` (n / n_prev; 1 for the first step), ``ci_low``,
+    ``ci_high`` (Wilson 95 % on rate_from_prev; NaN for the first step),
+    ``median_time_from_prev`` (median time from the previous required step among units that
+    reached this step). :func:`journeys` gives the per-unit matches behind it.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 2, 3], "user_id": [1, 1, 2, 2, 3],
+    ...     "ts": pd.to_datetime([0, 30, 0, 90, 0], unit="s", utc=True),
+    ...     "event": ["view", "cart", "view", "cart", "view"],
+    ...     "device": ["mobile", "mobile", "desktop", "desktop", "mobile"]})
+    >>> f = funnel(ev, ["view", "cart"], by="device")
+    >>> f[["device", "step", "n", "rate_from_prev", "median_time_from_prev"]]
+        device  step  n  rate_from_prev median_time_from_prev
+    0  desktop  view  1             1.0                   NaT
+    1  desktop  cart  1             1.0       0 days 00:01:30
+    2   mobile  view  2             1.0                   NaT
+    3   mobile  cart  1             0.5       0 days 00:00:30
+    """
+    j = journeys(events, steps, unit=unit, window=window, by=by, optional=optional,
+                 exclude=exclude, max_gap=max_gap)
+    return summarize(j)
+
+
+def summarize(j: pd.DataFrame) -> pd.DataFrame:
+    """Count a :func:`journeys` table into the funnel table of :func:`funnel`.
+
+    >>> ev = pd.DataFrame({"session_id": [1, 1], "user_id": 1,
+    ...     "ts": pd.to_datetime([0, 1], unit="s", utc=True), "event": ["a", "b"]})
+    >>> summarize(journeys(ev, ["a", "b"]))["n"].tolist()
+    [1, 1]
+    """
+    steps, by = j.attrs["steps"], j.attrs["by"]
+    opt = set(j.attrs["optional"])
+    keys = [j[c] for c in by] if by else [pd.Series(0, index=j.index, name="_all")]
+    total = j.groupby(keys, dropna=False, sort=True).size()
+    if not by:                      # keep the rows (with n = 0) when no unit did step 1
+        total = total.reindex(pd.Index([0], name="_all"), fill_value=0)
+    parts, prev_req = [], 0
+    for k, name in enumerate(steps):
+        done = j[f"t{k}"].notna() if k in opt else j["reached"] >= k
+        g = pd.DataFrame({"n": done.astype("int64"),
+                          "dt": (j[f"t{k}"] - j[f"t{prev_req}"]).where(done & (k > 0))})
+        agg = g.groupby(keys, dropna=False, sort=True)
+        part = pd.DataFrame({"n": agg["n"].sum(), "median_time_from_prev": agg["dt"].median(),
+                             "n_start": total}).reindex(total.index)
+        part["n"] = part["n"].fillna(0).astype("int64")
+        part["step"], part["step_index"] = name, k
+        part["from_step"] = steps[prev_req] if k else None
+        part["prev"] = prev_req if k else 0
+        parts.append(part)
+        if k not in opt:
+            prev_req = k
+    out = pd.concat(parts).reset_index()
+    out = out.drop(columns="_all") if not by else out
+    out = out.sort_values([*by, "step_index"], kind="stable").reset_index(drop=True)
+    n_by_step = out.set_index([*by, "step_index"])["n"]
+    prev_key = [out[c] for c in by] + [out["prev"]]
+    prev_index = pd.MultiIndex.from_arrays(prev_key) if by else pd.Index(out["prev"])
+    out["n_prev"] = n_by_step.reindex(prev_index).to_numpy()
+    out["n_prev"] = out["n_prev"].astype("int64")
+    out["rate_from_start"] = out["n"] / out["n_start"].where(out["n_start"] > 0)
+    out["rate_from_prev"] = out["n"] / out["n_prev"].where(out["n_prev"] > 0)
+    lo, hi = wilson(out["n"].to_numpy(), out["n_prev"].to_numpy())
+    first = out["step_index"].to_numpy() == 0
+    out["ci_low"] = np.where(first, np.nan, lo)
+    out["ci_high"] = np.where(first, np.nan, hi)
+    out["median_time_from_prev"] = pd.to_timedelta(out["median_time_from_prev"])
+    return out[[*by, *FUNNEL_COLUMNS]]
+
+
+# ----------------------------------------------------------------------------- tests
+
+def _by_columns(table: pd.DataFrame) -> list[str]:
+    by = [c for c in table.columns if c not in FUNNEL_COLUMNS]
+    if len(by) != 1:
+        raise ValueError(f"need a funnel table broken down by exactly one column, got {by}")
+    return by
+
+
+def compare(table: pd.DataFrame) -> pd.DataFrame:
+    """χ² test of independence per step: does the step rate depend on the segment?
+
+    ``table`` is a :func:`funnel` result with one ``by`` column. For every step after the first,
+    the segments × (continued, dropped) contingency table among units at the previous required
+    step goes to ``scipy.stats.chi2_contingency`` (Pearson, no continuity correction).
+    Segments with nobody at the previous step are left out (``segments`` counts those used).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"device": ["a", "a", "b", "b"], "step": ["v", "c"] * 2,
+    ...     "step_index": [0, 1, 0, 1], "n": [100, 30, 100, 50], "n_prev": [100, 100, 100, 100]})
+    >>> t = t.assign(from_step="v", **{c: 0.0 for c in ["rate_from_start", "rate_from_prev",
+    ...     "ci_low", "ci_high", "median_time_from_prev"]})
+    >>> compare(t).round(4)[["step", "chi2", "dof", "p_value"]]
+      step    chi2  dof  p_value
+    0    c  8.3333    1   0.0039
+    """
+    (col,) = _by_columns(table)
+    rows = []
+    for k, g in table.loc[table["step_index"] > 0].groupby("step_index", sort=True):
+        g = g.loc[g["n_prev"] > 0]
+        obs = np.column_stack([g["n"], g["n_prev"] - g["n"]])
+        if len(g) < 2 or (obs.sum(axis=0) == 0).any():
+            chi2, p, dof = np.nan, np.nan, len(g) - 1
+        else:
+            chi2, p, dof, _ = chi2_contingency(obs, correction=False)
+        rows.append({"step": g["step"].iloc[0] if len(g) else None, "step_index": k,
+                     "segments": len(g), "chi2": chi2, "dof": int(dof), "p_value": p})
+    return pd.DataFrame(rows, columns=["step", "step_index", "segments", "chi2", "dof", "p_value"])
+
+
+def pairwise(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Two-proportion z tests of every pair of segments per step, Holm-corrected within a step.
+
+    Uses ``statsmodels.stats.proportion.proportions_ztest`` (pooled variance) and
+    ``statsmodels.stats.multitest.multipletests(method="holm")`` (Holm 1979) over the pairs of
+    one step. ``diff`` is rate(a) − rate(b).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"device": ["a", "a", "b", "b"], "step": ["v", "c"] * 2,
+    ...     "step_index": [0, 1, 0, 1], "n": [100, 30, 100, 50], "n_prev": [100, 100, 100, 100]})
+    >>> t = t.assign(from_step="v", **{c: 0.0 for c in ["rate_from_start", "rate_from_prev",
+    ...     "ci_low", "ci_high", "median_time_from_prev"]})
+    >>> pairwise(t).round(4)[["a", "b", "diff", "p_holm", "significant"]]
+       a  b  diff  p_holm  significant
+    0  a  b  -0.2  0.0039         True
+    """
+    (col,) = _by_columns(table)
+    rows = []
+    for k, g in table.loc[(table["step_index"] > 0) & (table["n_prev"] > 0)].groupby(
+            "step_index", sort=True):
+        g = g.sort_values(col, kind="stable")
+        recs = []
+        for (_, x), (_, y) in combinations(g.iterrows(), 2):
+            if x["n"] + y["n"] in (0, x["n_prev"] + y["n_prev"]):
+                z, p = np.nan, 1.0      # no variation at all: nothing to test
+            else:
+                z, p = proportions_ztest([x["n"], y["n"]], [x["n_prev"], y["n_prev"]])
+            recs.append({"step": x["step"], "step_index": k, "a": x[col], "b": y[col],
+                         "rate_a": x["n"] / x["n_prev"], "rate_b": y["n"] / y["n_prev"],
+                         "z": z, "p_value": p})
+        if recs:
+            ps = np.array([r["p_value"] for r in recs], float)
+            rej, adj, _, _ = multipletests(ps, alpha=alpha, method="holm")
+            for r, q, s in zip(recs, adj, rej):
+                r.update(p_holm=q, significant=bool(s))
+            rows += recs
+    out = pd.DataFrame(rows, columns=["step", "step_index", "a", "b", "rate_a", "rate_b", "z",
+                                      "p_value", "p_holm", "significant"])
+    out.insert(6, "diff", out["rate_a"] - out["rate_b"])
+    return out
+
+
+def bottlenecks(tables, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Step × segment cells that fall furthest below the step rate of everyone else, with a test.
+
+    ``tables``: one :func:`funnel` result or a list of them, each broken down by one column
+    (e.g. device, channel). For every step after the first and every segment the function
+    reports the segment's step rate, the overall rate (all segments pooled, equal to the
+    overall funnel since each unit is in exactly one segment), and the rate of the *rest*
+    (all other segments). The ranking uses ``gap`` = rate − rate of the rest: the overall rate
+    contains the segment itself, so a big segment (mobile is most of the traffic) would hide its
+    own shortfall; the rest is also what the test compares against (two-proportion z test,
+    ``statsmodels.stats.proportion.proportions_ztest``, Holm-corrected over all cells).
+    ``gap_overall`` = rate − overall rate, and ``missing`` = how many more units would have
+    continued at the overall rate. Rows are ranked: significant shortfalls first, most negative
+    ``gap`` first, then the rest.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"device": ["a", "a", "b", "b"], "step": ["v", "c"] * 2,
+    ...     "step_index": [0, 1, 0, 1], "n": [100, 30, 100, 50], "n_prev": [100, 100, 100, 100]})
+    >>> t = t.assign(from_step="v", **{c: 0.0 for c in ["rate_from_start", "rate_from_prev",
+    ...     "ci_low", "ci_high", "median_time_from_prev"]})
+    >>> bottlenecks(t)[["segment", "step", "rate", "rate_rest", "gap", "gap_overall", "missing"]]
+      segment step  rate  rate_rest  gap  gap_overall  missing
+    0       a    c   0.3        0.5 -0.2         -0.1     10.0
+    1       b    c   0.5        0.3  0.2          0.1    -10.0
+    """
+    tables = [tables] if isinstance(tables, pd.DataFrame) else list(tables)
+    rows = []
+    for table in tables:
+        (col,) = _by_columns(table)
+        for k, g in table.loc[(table["step_index"] > 0) & (table["n_prev"] > 0)].groupby(
+                "step_index", sort=True):
+            n_all, m_all = g["n"].sum(), g["n_prev"].sum()
+            for _, r in g.iterrows():
+                n_rest, m_rest = n_all - r["n"], m_all - r["n_prev"]
+                if m_rest == 0 or n_all in (0, m_all):
+                    z, p = np.nan, 1.0
+                else:
+                    z, p = proportions_ztest([r["n"], n_rest], [r["n_prev"], m_rest])
+                rate, overall = r["n"] / r["n_prev"], n_all / m_all
+                rate_rest = n_rest / m_rest if m_rest else np.nan
+                rows.append({"dimension": col, "segment": r[col], "from_step": r["from_step"],
+                             "step": r["step"], "step_index": k, "n_prev": int(r["n_prev"]),
+                             "n": int(r["n"]), "rate": rate, "rate_overall": overall,
+                             "rate_rest": rate_rest, "gap": rate - rate_rest,
+                             "gap_overall": rate - overall, "z": z, "p_value": p,
+                             "missing": (overall - rate) * r["n_prev"]})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    rej, adj, _, _ = multipletests(out["p_value"].to_numpy(float), alpha=alpha, method="holm")
+    out["p_holm"], out["significant"] = adj, rej & (out["gap"] < 0)
+    out = out.sort_values(["significant", "gap", "dimension", "segment", "step_index"],
+                          ascending=[False, True, True, True, True], kind="stable")
+    return out.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- follow-ups
+
+def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_cart",
+                     purchase: str = "purchase", by=None) -> pd.DataFrame:
+    """Carts with no purchase by the same user within ``window`` (购物车放弃率).
+
+    A cart is a session with at least one ``cart`` event, starting at its first one. It is
+    ``recovered`` when the same user has a ``purchase`` event at or after that time and no later
+    than ``window`` after it (in the same or a later session); ``same_session`` counts those
+    bought in the cart's own session. Carts whose window runs past the last event of the data
+    cannot be judged yet: they are left out and counted in ``censored``.
+
+    Returns one row (per ``by`` group, read from the cart's event): ``carts``, ``same_session``,
+    ``later_session``, ``abandoned``, ``abandonment_rate`` with Wilson ``ci_low``/``ci_high``,
+    ``censored``.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 3, 4, 5], "user_id": [1, 1, 1, 2, 3, 4],
+    ...     "ts": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03", "2024-01-02",
+    ...                           "2024-01-02", "2024-01-30"], utc=True),
+    ...     "event": ["add_to_cart", "view_item", "purchase", "add_to_cart", "add_to_cart",
+    ...               "add_to_cart"]})
+    >>> cart_abandonment(ev)[["carts", "same_session", "later_session", "abandoned", "censored"]]
+       carts  same_session  later_session  abandoned  censored
+    0      3             0              1          2         1
+    """
+    by = [by] if isinstance(by, str) else list(by or [])
+    need = [c for c in ["session_id", "user_id", "ts", "event", *by] if c not in events.columns]
+    if need:
+        raise ValueError(f"cart_abandonment: the events table has no column(s) {need}")
+    win = pd.Timedelta(window)
+    c = events.loc[events["event"] == cart, ["session_id", "user_id", "ts", *by]]
+    c = c.sort_values(["session_id", "ts"], kind="stable").drop_duplicates("session_id")
+    p = events.loc[events["event"] == purchase, ["session_id", "user_id", "ts"]]
+    p = p.rename(columns={"session_id": "buy_session", "ts": "buy_ts"})
+    c = c.sort_values(["ts", "session_id"], kind="stable")
+    p = p.sort_values(["buy_ts", "buy_session"], kind="stable")
+    m = pd.merge_asof(c, p, left_on="ts", right_on="buy_ts", by="user_id", direction="forward",
+                      allow_exact_matches=True)
+    same = events.loc[events["event"] == purchase].groupby("session_id")["ts"].max()
+    m["same"] = m["ts"] <= m["session_id"].map(same)
+    m["recovered"] = m["same"] | ((m["buy_ts"] - m["ts"]) <= win)
+    m["censored"] = ~m["recovered"] & (m["ts"] + win > events["ts"].max())
+    keys = by if by else np.zeros(len(m), dtype=int)
+    judged = m.loc[~m["censored"]]
+    g = judged.groupby(keys if not by else by, dropna=False, sort=True) if by else \
+        judged.groupby(np.zeros(len(judged), dtype=int))
+    out = pd.DataFrame({
+        "carts": g.size(),
+        "same_session": g["same"].sum(),
+        "later_session": g["recovered"].sum() - g["same"].sum(),
+    })
+    out["abandoned"] = out["carts"] - out["same_session"] - out["later_session"]
+    cens = (m.groupby(by, dropna=False, sort=True)["censored"].sum() if by
+            else pd.Series([int(m["censored"].sum())], index=[0]))
+    out["censored"] = cens.reindex(out.index, fill_value=0)
+    out = out.astype("int64")
+    out["abandonment_rate"] = out["abandoned"] / out["carts"].where(out["carts"] > 0)
+    out["ci_low"], out["ci_high"] = wilson(out["abandoned"].to_numpy(), out["carts"].to_numpy())
+    out = out.reset_index() if by else out.reset_index(drop=True)
+    return out[[*by, "carts", "same_session", "later_session", "abandoned", "abandonment_rate",
+                "ci_low", "ci_high", "censored"]]
+
+
+def time_to_convert(j: pd.DataFrame, *, from_step: int = 0, to_step: int = -1,
+                    bins=TIME_BINS, labels=TIME_LABELS) -> pd.DataFrame:
+    """Distribution of the time from ``from_step`` to ``to_step`` among units that reached both.
+
+    ``j`` is a :func:`journeys` table. Returns one row per
+    time bin (per ``by`` group if the journeys have one): ``bin``, ``n``, ``share`` and
+    ``cum_share``; empty bins are kept so tables line up. Bins include their upper edge.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 2], "user_id": [1, 1, 2, 2],
+    ...     "ts": pd.to_datetime([0, 30, 0, 600], unit="s", utc=True), "event": ["a", "b"] * 2})
+    >>> t = time_to_convert(journeys(ev, ["a", "b"]))
+    >>> t.loc[t["n"] > 0, ["bin", "n", "cum_share"]]
+            bin  n  cum_share
+    0   < 1 min  1        0.5
+    2  5–15 min  1        1.0
+    """
+    K = len(j.attrs["steps"])
+    a, b = from_step % K, to_step % K
+    dt = j[f"t{b}"] - j[f"t{a}"]
+    ok = dt.notna()
+    edges = pd.to_timedelta(list(bins))
+    cut = pd.cut(dt[ok], edges, labels=list(labels), include_lowest=True, right=True)
+    by = j.attrs["by"]
+    keys = [j.loc[ok, c] for c in by] + [cut]
+    n = pd.Series(1, index=cut.index).groupby(keys, dropna=False, observed=False).sum()
+    out = n.rename("n").reset_index()
+    out.columns = [*by, "bin", "n"]
+    tot = out.groupby(by, dropna=False)["n"].transform("sum") if by else out["n"].sum()
+    out["share"] = out["n"] / tot
+    out["cum_share"] = (out.groupby(by, dropna=False)["share"].cumsum() if by
+                        else out["share"].cumsum())
+    out["bin"] = out["bin"].astype(str)
+    return out
+
+
+def plot_steps(table: pd.DataFrame, *, title: str = "Step conversion with 95 % CI", colors=None,
+               ax=None):
+    """Grouped bars of ``rate_from_prev`` per step (and segment) with Wilson error bars.
+
+    ``colors`` maps segment -> colour (e.g. ``plots.DEVICE_COLORS``). Returns the Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    by = [c for c in table.columns if c not in FUNNEL_COLUMNS]
+    t = table.loc[table["step_index"] > 0]
+    steps = t.drop_duplicates("step_index")["step"].tolist()
+    groups = t.groupby(by[0], sort=True) if by else [("all", t)]
+    groups = list(groups)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.0, 4.0))
+    width = 0.8 / len(groups)
+    x = np.arange(len(steps))
+    for i, (name, g) in enumerate(groups):
+        est = g["rate_from_prev"].to_numpy(float)
+        err = np.vstack([est - g["ci_low"].to_numpy(float), g["ci_high"].to_numpy(float) - est])
+        ax.bar(x + (i - (len(groups) - 1) / 2) * width, est, width * 0.95, yerr=err, capsize=2,
+               label=str(name), color=(colors or {}).get(name))
+    ax.set_xticks(x, [f"→ {s}" for s in steps])
+    if by:
+        ax.legend(title=by[0], loc="upper left")
+    plots.label(ax, title, "step (from the previous step)", "share continuing", percent="y")
+    return ax

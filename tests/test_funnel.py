@@ -1,0 +1,311 @@
+"""Tests of helpers.funnel: hand-made event logs, reference libraries and the answer key."""
+
+from itertools import product
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2_contingency
+from statsmodels.stats.proportion import proportions_ztest
+
+from helpers import data, funnel as fu
+
+STEPS = ["view_item", "add_to_cart", "begin_checkout", "add_payment_info", "purchase"]
+
+
+def mk(rows):
+    """rows: (session_id, user_id, seconds, event[, device])."""
+    cols = ["session_id", "user_id", "sec", "event", "device"][: len(rows[0])]
+    df = pd.DataFrame(rows, columns=cols)
+    df["ts"] = pd.to_datetime(df.pop("sec"), unit="s", utc=True)
+    return df
+
+
+def n_per_step(f):
+    return f["n"].tolist()
+
+
+# --------------------------------------------------------------------------- hand cases
+
+def test_ties_in_timestamps_count_whatever_the_row_order():
+    # c is logged before b, but at the same second: b -> c still counts (ts >= previous ts)
+    ev = mk([(1, 1, 0, "a"), (1, 1, 5, "c"), (1, 1, 5, "b")])
+    assert n_per_step(fu.funnel(ev, ["a", "b", "c"])) == [1, 1, 1]
+    # c strictly before b does not count
+    ev = mk([(1, 1, 0, "a"), (1, 1, 4, "c"), (1, 1, 5, "b")])
+    assert n_per_step(fu.funnel(ev, ["a", "b", "c"])) == [1, 1, 0]
+
+
+def test_out_of_order_rows_give_the_same_funnel():
+    ev = mk([(s, s, t + 10 * s, e) for s in range(1, 6)
+             for t, e in enumerate(["a", "b", "c"][: 1 + s % 3])])
+    shuffled = ev.sample(frac=1.0, random_state=3)
+    pd.testing.assert_frame_equal(fu.funnel(ev, ["a", "b", "c"]),
+                                  fu.funnel(shuffled, ["a", "b", "c"]))
+    assert n_per_step(fu.funnel(ev, ["a", "b", "c"])) == [5, 4, 2]
+
+
+def test_repeated_step_events_time_from_the_last_step1_before_step2():
+    ev = mk([(1, 1, 0, "a"), (1, 1, 10, "a"), (1, 1, 15, "b"), (1, 1, 17, "b"), (1, 1, 20, "c")])
+    f = fu.funnel(ev, ["a", "b", "c"])
+    assert n_per_step(f) == [1, 1, 1]
+    assert f["median_time_from_prev"].tolist()[1:] == [pd.Timedelta("5s"), pd.Timedelta("5s")]
+
+
+def test_repeated_step_names_need_distinct_events():
+    steps = ["a", "a", "b"]
+    assert n_per_step(fu.funnel(mk([(1, 1, 0, "a"), (1, 1, 1, "b")]), steps)) == [1, 0, 0]
+    ev = mk([(1, 1, 0, "a"), (1, 1, 0, "a"), (1, 1, 1, "b")])     # two a's, even tied
+    assert n_per_step(fu.funnel(ev, steps)) == [1, 1, 1]
+
+
+def test_window_boundary_is_inclusive():
+    ev = mk([(1, 1, 0, "a"), (1, 1, 60, "b"), (2, 2, 0, "a"), (2, 2, 61, "b")])
+    assert n_per_step(fu.funnel(ev, ["a", "b"], window="60s")) == [2, 1]
+    assert n_per_step(fu.funnel(ev, ["a", "b"], window=pd.Timedelta("61s"))) == [2, 2]
+
+
+def test_best_attempt_can_start_later():
+    # the first attempt a0 -> b10 runs out of window before c; a100 -> b110 -> c150 does not
+    ev = mk([(1, 1, 0, "a"), (1, 1, 10, "b"), (1, 1, 100, "a"), (1, 1, 110, "b"),
+             (1, 1, 150, "c")])
+    f = fu.funnel(ev, ["a", "b", "c"], window="60s")
+    assert n_per_step(f) == [1, 1, 1]
+    assert f["median_time_from_prev"].iloc[2] == pd.Timedelta("40s")
+    # without a window the earliest attempt is the best: a0 -> b10 -> c150
+    assert fu.funnel(ev, ["a", "b", "c"])["median_time_from_prev"].iloc[2] == pd.Timedelta("140s")
+
+
+def test_exclusions_stop_the_attempt_only_strictly_between_their_steps():
+    ev = mk([(1, 1, 0, "a"), (1, 1, 5, "x"), (1, 1, 10, "b"), (1, 1, 20, "c")])
+    steps = ["a", "b", "c"]
+    assert n_per_step(fu.funnel(ev, steps, exclude=["x"])) == [1, 0, 0]
+    assert n_per_step(fu.funnel(ev, steps, exclude=[("x", "b", "c")])) == [1, 1, 1]
+    # an exclusion tied with a step is not "between"
+    tied = mk([(1, 1, 0, "a"), (1, 1, 10, "x"), (1, 1, 10, "b")])
+    assert n_per_step(fu.funnel(tied, ["a", "b"], exclude="x")) == [1, 1]
+    # a later attempt after the excluded event still succeeds
+    again = mk([(1, 1, 0, "a"), (1, 1, 5, "x"), (1, 1, 8, "a"), (1, 1, 10, "b")])
+    assert n_per_step(fu.funnel(again, ["a", "b"], exclude="x")) == [1, 1]
+
+
+def test_max_gap_per_step():
+    ev = mk([(1, 1, 0, "a"), (1, 1, 10, "b"), (1, 1, 100, "c")])
+    steps = ["a", "b", "c"]
+    assert n_per_step(fu.funnel(ev, steps, max_gap={"c": "60s"})) == [1, 1, 0]
+    assert n_per_step(fu.funnel(ev, steps, max_gap={"c": "90s"})) == [1, 1, 1]
+    assert n_per_step(fu.funnel(ev, steps, max_gap="5s")) == [1, 0, 0]
+
+
+def test_optional_step_never_blocks_and_must_sit_between_its_neighbours():
+    steps = ["a", "b", "c"]
+    ev = mk([(1, 1, 0, "a"), (1, 1, 10, "c"),                        # skips b
+             (2, 2, 0, "a"), (2, 2, 5, "b"), (2, 2, 10, "c"),        # does b
+             (3, 3, 0, "a"), (3, 3, 10, "c"), (3, 3, 20, "b"),       # b after c: not counted
+             (4, 4, 0, "a")])
+    f = fu.funnel(ev, steps, optional="b")
+    assert n_per_step(f) == [4, 1, 3]
+    assert f["n_prev"].tolist() == [4, 4, 4]        # both rates are relative to step a
+    assert f["from_step"].tolist() == [None, "a", "a"]
+    assert f["median_time_from_prev"].iloc[2] == pd.Timedelta("10s")
+    with pytest.raises(ValueError, match="cannot be optional"):
+        fu.funnel(ev, steps, optional=0)
+
+
+def test_user_unit_crosses_sessions_session_unit_does_not():
+    ev = mk([(1, 7, 0, "a"), (2, 7, 3 * 86400, "b"), (3, 8, 0, "a"), (3, 8, 30, "b")])
+    assert n_per_step(fu.funnel(ev, ["a", "b"], unit="session")) == [2, 1]
+    assert n_per_step(fu.funnel(ev, ["a", "b"], unit="user")) == [2, 2]
+    assert n_per_step(fu.funnel(ev, ["a", "b"], unit="user", window="1D")) == [2, 1]
+
+
+def test_rates_and_wilson_interval():
+    ev = mk([(s, s, 0, "a") for s in range(10)] + [(s, s, 1, "b") for s in range(4)])
+    f = fu.funnel(ev, ["a", "b"])
+    row = f.iloc[1]
+    assert (row["n"], row["n_prev"], row["rate_from_prev"]) == (4, 10, 0.4)
+    lo, hi = 0.1682, 0.6873          # Wilson 95 % for 4/10, by hand
+    assert row["ci_low"] == pytest.approx(lo, abs=1e-4)
+    assert row["ci_high"] == pytest.approx(hi, abs=1e-4)
+
+
+def test_segment_is_read_from_step1_and_segments_add_up():
+    ev = mk([(1, 1, 0, "a", "mobile"), (1, 1, 5, "b", "desktop"), (2, 2, 0, "a", "desktop")])
+    f = fu.funnel(ev, ["a", "b"], by="device")
+    assert f.set_index(["device", "step"])["n"].to_dict() == {
+        ("desktop", "a"): 1, ("desktop", "b"): 0, ("mobile", "a"): 1, ("mobile", "b"): 1}
+
+
+def brute_force(ev, steps, window):
+    """Exhaustive reference: furthest k such that some events e1..ek (distinct names) have
+    non-decreasing times and e_k within `window` seconds of e1."""
+    out = np.zeros(len(steps), int)
+    for _, g in ev.groupby("session_id"):
+        sec = (g["ts"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        occ = [sec[g["event"] == s].tolist() for s in steps]
+        best = -1
+        for k in range(len(steps), 0, -1):
+            for combo in product(*occ[:k]):
+                if all(x <= y for x, y in zip(combo, combo[1:])) and (
+                        window is None or combo[-1] - combo[0] <= window):
+                    best = k - 1
+                    break
+            if best >= 0:
+                break
+        out[: best + 1] += 1
+    return out.tolist()
+
+
+@pytest.mark.parametrize("window", [None, 4])
+def test_matches_an_exhaustive_search_on_random_logs(window):
+    rng = np.random.default_rng(11)
+    rows = [(s, s, int(rng.integers(0, 12)), str(rng.choice(list("abcx"))))
+            for s in range(60) for _ in range(int(rng.integers(1, 8)))]
+    ev = mk(rows)
+    steps = ["a", "b", "c"]
+    assert n_per_step(fu.funnel(ev, steps, window=None if window is None else f"{window}s")) == \
+        brute_force(ev, steps, window)
+
+
+def test_bad_input_is_named():
+    ev = mk([(1, 1, 0, "a")])
+    with pytest.raises(ValueError, match="unit"):
+        fu.funnel(ev, ["a", "b"], unit="visit")
+    with pytest.raises(ValueError, match="device"):
+        fu.funnel(ev, ["a", "b"], by="device")
+    with pytest.raises(ValueError, match="two steps"):
+        fu.funnel(ev, ["a"])
+    with pytest.raises(ValueError, match="not one of the steps"):
+        fu.funnel(ev, ["a", "b"], optional="z")
+
+
+def test_attach_counts_unmatched_and_rejects_duplicate_keys():
+    ev = mk([(1, 1, 0, "a"), (9, 1, 1, "b")])
+    ses = pd.DataFrame({"session_id": [1, 2], "device": ["tablet", "mobile"]})
+    out = fu.attach(ev, ses, ["device"])
+    assert out["device"].iloc[0] == "tablet" and pd.isna(out["device"].iloc[1])
+    assert out.attrs["unmatched"] == 1
+    with pytest.raises(ValueError, match="duplicate"):
+        fu.attach(ev, pd.concat([ses, ses]), "device")
+
+
+# --------------------------------------------------------------------------- tests of segments
+
+def _table():
+    rows = []
+    for dev, n0, n1, n2 in [("a", 200, 60, 30), ("b", 150, 30, 20), ("c", 100, 40, 10)]:
+        rows += [(f"{dev}{i}", 0, "v", dev) for i in range(n0)]
+        rows += [(f"{dev}{i}", 1, "c", dev) for i in range(n1)]
+        rows += [(f"{dev}{i}", 2, "p", dev) for i in range(n2)]
+    ev = mk([(s, s, t, e, d) for s, t, e, d in rows])
+    return fu.funnel(ev, ["v", "c", "p"], by="device")
+
+
+def test_compare_equals_scipy_chi2_contingency():
+    res = _table().pipe(fu.compare)
+    chi2, p, dof, _ = chi2_contingency([[60, 140], [30, 120], [40, 60]], correction=False)
+    row = res.loc[res["step"] == "c"].iloc[0]
+    assert row["chi2"] == pytest.approx(chi2) and row["p_value"] == pytest.approx(p)
+    assert row["dof"] == dof == 2
+
+
+def test_pairwise_z_tests_with_holm():
+    res = fu.pairwise(_table()).query("step == 'p'").set_index(["a", "b"])
+    raw = {("a", "b"): proportions_ztest([30, 20], [60, 30])[1],
+           ("a", "c"): proportions_ztest([30, 10], [60, 40])[1],
+           ("b", "c"): proportions_ztest([20, 10], [30, 40])[1]}
+    for pair, p in raw.items():
+        assert res.loc[pair, "p_value"] == pytest.approx(p)
+    # Holm by hand: sort p, multiply by 3, 2, 1, keep monotone, cap at 1
+    order = sorted(raw, key=raw.get)
+    adj = np.minimum(1, np.maximum.accumulate([raw[k] * (3 - i) for i, k in enumerate(order)]))
+    for k, a in zip(order, adj):
+        assert res.loc[k, "p_holm"] == pytest.approx(a)
+
+
+def test_bottleneck_is_the_worst_cell_against_the_rest():
+    b = fu.bottlenecks(_table())
+    top = b.iloc[0]
+    # step p: a 30/60, b 20/30, c 10/40 -> c is 30/90 = 0.333 below the rest's 50/90
+    assert (top["segment"], top["step"], top["from_step"]) == ("c", "p", "c")
+    assert top["gap"] == pytest.approx(10 / 40 - 50 / 90)
+    assert top["p_value"] == pytest.approx(proportions_ztest([10, 50], [40, 90])[1])
+
+
+def test_cart_abandonment_and_censoring():
+    day = 86400
+    ev = mk([(1, 1, 0, "add_to_cart"), (1, 1, 60, "purchase"),      # bought in session
+             (2, 2, 0, "add_to_cart"), (3, 2, 2 * day, "purchase"),  # bought 2 days later
+             (4, 3, 0, "add_to_cart"), (5, 3, 9 * day, "purchase"),  # too late: abandoned
+             (6, 4, 8 * day, "add_to_cart"), (6, 4, 8 * day, "view_item")])  # censored
+    out = fu.cart_abandonment(ev, window="7D").iloc[0]
+    assert (out["carts"], out["same_session"], out["later_session"], out["abandoned"],
+            out["censored"]) == (3, 1, 1, 1, 1)
+    assert out["abandonment_rate"] == pytest.approx(1 / 3)
+
+
+def test_time_to_convert_bins_include_their_upper_edge():
+    ev = mk([(1, 1, 0, "a"), (1, 1, 60, "b"), (2, 2, 0, "a"), (2, 2, 61, "b"), (3, 3, 0, "a")])
+    t = fu.time_to_convert(fu.journeys(ev, ["a", "b"])).set_index("bin")
+    assert t.loc["< 1 min", "n"] == 1 and t.loc["1–5 min", "n"] == 1
+    assert t["n"].sum() == 2 and t["cum_share"].iloc[-1] == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- answer key
+
+@pytest.fixture(scope="module")
+def shop():
+    store = data.load_store()
+    ev = fu.attach(store.events, store.sessions, ["device", "channel"])
+    return store, ev
+
+
+def test_device_step_rates_match_the_answer_key(shop):
+    store, ev = shop
+    # the checkout test's treatment group pays more often by design: leave it out
+    a = store.assignments
+    treated = a.loc[(a["experiment"] == "checkout_redesign") & (a["variant"] == "treatment"),
+                    "user_id"]
+    f = fu.funnel(ev.loc[~ev["user_id"].isin(treated)], STEPS, by="device")
+    f = f.set_index(["device", "step"])
+    truth = store.truth["checkout_steps_by_device"]
+    for dev, steps in truth.items():
+        # payment -> purchase is one planted probability. With 450-3500 sessions per device the
+        # standard error is at most 0.018, and repeat buyers' visits are drawn to match BG/NBD
+        # rather than per device, so allow 0.04 (about two standard errors for tablet).
+        assert f.loc[(dev, "purchase"), "rate_from_prev"] == pytest.approx(
+            steps["add_payment_info->purchase"], abs=0.04)
+        # begin_checkout -> add_payment_info spans two planted steps (via shipping): same bound.
+        both = steps["begin_checkout->add_shipping_info"] * steps["add_shipping_info->add_payment_info"]
+        assert f.loc[(dev, "add_payment_info"), "rate_from_prev"] == pytest.approx(both, abs=0.04)
+    # the planted mobile gap (desktop 0.88 vs mobile 0.55) is recovered within 0.05
+    gap = f.loc[("desktop", "purchase"), "rate_from_prev"] - f.loc[("mobile", "purchase"),
+                                                                   "rate_from_prev"]
+    planted = (truth["desktop"]["add_payment_info->purchase"]
+               - truth["mobile"]["add_payment_info->purchase"])
+    assert gap == pytest.approx(planted, abs=0.05)
+
+
+def test_planted_mobile_payment_bottleneck_is_the_top_finding(shop):
+    store, ev = shop
+    tables = [fu.funnel(ev, STEPS, by=col) for col in ("device", "channel")]
+    top = fu.bottlenecks(tables).iloc[0]
+    key = store.truth["bottleneck"]
+    assert (top["dimension"], top["segment"], top["from_step"], top["step"]) == (
+        "device", key["device"], key["from_step"], key["step"])
+    assert top["significant"] and top["p_holm"] < 1e-6
+    # the same holds for users with a 30-day window
+    tables = [fu.funnel(ev, STEPS, by=col, unit="user", window="30D")
+              for col in ("device", "channel")]
+    assert fu.bottlenecks(tables).iloc[0]["segment"] == key["device"]
+
+
+def test_cart_abandonment_in_the_designed_range(shop):
+    _, ev = shop
+    # the simulator is built for 60-80 % abandonment (DESIGN.md)
+    assert 0.60 <= fu.cart_abandonment(ev).iloc[0]["abandonment_rate"] <= 0.80
+
+
+def test_no_unit_at_step1_gives_zero_rows_not_an_empty_table():
+    f = fu.funnel(mk([(1, 1, 0, "b")]), ["a", "b"])
+    assert n_per_step(f) == [0, 0] and f["rate_from_start"].isna().all()
