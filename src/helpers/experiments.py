@@ -1,0 +1,640 @@
+"""A/B test evaluation: health checks, effects with intervals, CUPED, power and peeking.
+
+Every statistic comes from scipy/statsmodels; this module adds what they lack for online
+experiments: the sample-ratio-mismatch check, relative lifts with delta-method intervals, ratio
+metrics, CUPED, a seeded bootstrap, an A/A peeking simulation, Lan–DeMets group-sequential
+boundaries, and :func:`analyze`, which turns a store's ``assignments`` and ``orders`` into one
+readout table per experiment.
+
+Experiment metrics are measured per assigned user relative to ``assigned_at``: what the user did
+in the ``window_days`` after assignment (see :func:`user_metrics`).
+
+References: Kohavi, Tang & Xu (2020) *Trustworthy Online Controlled Experiments* (SRM, ratio
+metrics, guardrails); Deng, Xu, Kohavi & Walker (2013) *Improving the sensitivity of online
+controlled experiments by utilizing pre-experiment data* (CUPED); Lan & DeMets (1983)
+*Discrete sequential boundaries for clinical trials* (alpha spending); Jennison & Turnbull
+(2000) *Group Sequential Methods* (the numerical recursion).
+
+Examples
+--------
+>>> round(srm([1276, 1058])["p_value"], 6)
+6e-06
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+
+SRM_ALPHA = 0.001
+"""SRM is flagged at p < 0.001: strict, because with thousands of users a true 50/50 split
+almost never gives p that small by chance, while a broken assignment or logging bug does
+(Kohavi et al. 2020, ch. 21). A looser threshold would stop too many healthy tests."""
+
+VARIANTS = ("control", "treatment")
+
+
+# ----------------------------------------------------------------------------- health
+
+
+def srm(counts, expected_ratios=(0.5, 0.5), *, alpha: float = SRM_ALPHA) -> dict:
+    """Sample-ratio-mismatch test: Pearson χ² of observed arm sizes against the planned split.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Users per arm, in the same order as ``expected_ratios``.
+    expected_ratios : sequence of float
+        Planned shares (normalised to sum to 1).
+    alpha : float
+        Flag threshold, :data:`SRM_ALPHA` (0.001) by default.
+
+    Returns
+    -------
+    dict with ``chi2``, ``p_value``, ``flag`` (True = the split is broken: do not trust the test)
+    and ``shares`` (observed).
+
+    Examples
+    --------
+    >>> r = srm([5000, 5100])
+    >>> r["flag"], round(r["p_value"], 3)
+    (False, 0.32)
+    """
+    c = np.asarray(counts, dtype=float)
+    r = np.asarray(expected_ratios, dtype=float)
+    if c.shape != r.shape or c.ndim != 1 or len(c) < 2:
+        raise ValueError("srm: counts and expected_ratios need the same length (>= 2)")
+    if (c < 0).any() or c.sum() == 0 or (r <= 0).any():
+        raise ValueError("srm: counts must be >= 0 with a positive total; ratios must be > 0")
+    chi2, p = stats.chisquare(c, f_exp=c.sum() * r / r.sum())
+    return {"chi2": float(chi2), "p_value": float(p), "flag": bool(p < alpha),
+            "shares": (c / c.sum()).tolist()}
+
+
+# ----------------------------------------------------------------------------- effects
+
+
+def _rel(m_c, m_t, var_c, var_t, z):
+    """Relative lift m_t/m_c - 1 and its delta-method CI (independent arms)."""
+    rel = float(m_t / m_c - 1.0)
+    se = float(np.sqrt(var_t / m_c**2 + m_t**2 * var_c / m_c**4))
+    return rel, rel - z * se, rel + z * se
+
+
+def compare_proportions(k_c, n_c, k_t, n_t, *, alpha: float = 0.05) -> dict:
+    """Treatment minus control for a conversion rate.
+
+    The p-value is the pooled two-proportion z-test (statsmodels ``proportions_ztest``); the CI
+    of the absolute difference is the unpooled Wald interval; the relative lift's CI uses the
+    delta method on ``p_t / p_c`` (Kohavi et al. 2020, ch. 18).
+
+    Returns a dict with ``control``, ``treatment``, ``effect``, ``ci_low``, ``ci_high``,
+    ``rel_effect``, ``rel_ci_low``, ``rel_ci_high``, ``p_value``.
+
+    Examples
+    --------
+    >>> r = compare_proportions(100, 1000, 130, 1000)
+    >>> round(r["effect"], 3), round(r["rel_effect"], 2), round(r["p_value"], 4)
+    (0.03, 0.3, 0.0355)
+    """
+    if min(n_c, n_t) <= 0 or not (0 <= k_c <= n_c and 0 <= k_t <= n_t):
+        raise ValueError("compare_proportions: need 0 <= k <= n and n > 0 in both arms")
+    z = stats.norm.ppf(1 - alpha / 2)
+    p_c, p_t = k_c / n_c, k_t / n_t
+    var_c, var_t = p_c * (1 - p_c) / n_c, p_t * (1 - p_t) / n_t
+    se = np.sqrt(var_c + var_t)
+    _, p = proportions_ztest([k_t, k_c], [n_t, n_c]) if k_c + k_t not in (0, n_c + n_t) \
+        else (np.nan, 1.0)
+    rel, rlo, rhi = _rel(p_c, p_t, var_c, var_t, z) if p_c > 0 else (np.nan,) * 3
+    d = p_t - p_c
+    return {"control": p_c, "treatment": p_t, "effect": d, "ci_low": d - z * se,
+            "ci_high": d + z * se, "rel_effect": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
+            "p_value": float(p)}
+
+
+def compare_means(x_c, x_t, *, alpha: float = 0.05) -> dict:
+    """Treatment minus control for a per-user mean (e.g. revenue per user): Welch's t-test.
+
+    The p-value and the CI of the difference come from Welch's unequal-variance t-test (scipy
+    ``ttest_ind(equal_var=False)``); the relative lift's CI uses the delta method.
+
+    Examples
+    --------
+    >>> r = compare_means([1.0, 2, 3, 4], [2.0, 3, 4, 5, 6])
+    >>> round(r["effect"], 2), round(r["p_value"], 4)
+    (1.5, 0.1613)
+    """
+    x_c, x_t = np.asarray(x_c, dtype=float), np.asarray(x_t, dtype=float)
+    if len(x_c) < 2 or len(x_t) < 2 or np.isnan(x_c).any() or np.isnan(x_t).any():
+        raise ValueError("compare_means: need >= 2 non-missing values per arm")
+    res = stats.ttest_ind(x_t, x_c, equal_var=False)
+    lo, hi = res.confidence_interval(1 - alpha)
+    m_c, m_t = x_c.mean(), x_t.mean()
+    var_c, var_t = x_c.var(ddof=1) / len(x_c), x_t.var(ddof=1) / len(x_t)
+    z = stats.norm.ppf(1 - alpha / 2)
+    rel, rlo, rhi = _rel(m_c, m_t, var_c, var_t, z) if m_c != 0 else (np.nan,) * 3
+    return {"control": float(m_c), "treatment": float(m_t), "effect": float(m_t - m_c),
+            "ci_low": float(lo),
+            "ci_high": float(hi), "rel_effect": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
+            "p_value": float(res.pvalue)}
+
+
+def ratio_stats(num, den) -> tuple[float, float]:
+    """Ratio ``sum(num) / sum(den)`` over users and its delta-method variance.
+
+    For metrics whose unit is not the randomisation unit (revenue per *order* when users are
+    randomised) the orders of one user are correlated, so the naive variance is wrong. The delta
+    method (Deng, Knoblich & Lu 2018) gives
+    ``var(R) = (s_nn - 2 R s_nd + R² s_dd) / (n · mean(den)²)``.
+
+    Examples
+    --------
+    >>> r, v = ratio_stats([10.0, 0, 30], [1, 0, 2])
+    >>> round(r, 3), round(v, 3)
+    (13.333, 3.704)
+    """
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    if len(num) != len(den) or len(num) < 2 or den.sum() <= 0:
+        raise ValueError("ratio_stats: num and den need equal length >= 2 and sum(den) > 0")
+    n = len(num)
+    r = num.sum() / den.sum()
+    cov = np.cov(num, den, ddof=1)
+    var = (cov[0, 0] - 2 * r * cov[0, 1] + r**2 * cov[1, 1]) / (n * den.mean() ** 2)
+    return float(r), float(var)
+
+
+def compare_ratios(num_c, den_c, num_t, den_t, *, alpha: float = 0.05) -> dict:
+    """Treatment minus control for a ratio metric (e.g. AOV = revenue / orders) by the delta method.
+
+    A z-test on the difference of two independent :func:`ratio_stats` estimates.
+
+    Examples
+    --------
+    >>> r = compare_ratios([100.0, 50, 0], [2, 1, 0], [90.0, 60, 30], [1, 1, 1])
+    >>> round(r["effect"], 2)
+    10.0
+    """
+    r_c, v_c = ratio_stats(num_c, den_c)
+    r_t, v_t = ratio_stats(num_t, den_t)
+    z = stats.norm.ppf(1 - alpha / 2)
+    d, se = r_t - r_c, np.sqrt(v_c + v_t)
+    p = 2 * stats.norm.sf(abs(d) / se) if se > 0 else np.nan
+    rel, rlo, rhi = _rel(r_c, r_t, v_c, v_t, z) if r_c != 0 else (np.nan,) * 3
+    return {"control": r_c, "treatment": r_t, "effect": d, "ci_low": d - z * se,
+            "ci_high": d + z * se, "rel_effect": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
+            "p_value": float(p)}
+
+
+def cuped(y, x, treated, *, alpha: float = 0.05) -> dict:
+    """CUPED: adjust a metric with a pre-period covariate to shrink its variance.
+
+    ``θ = cov(y, x) / var(x)`` pooled over both arms, ``y_adj = y − θ (x − mean(x))``; the
+    effect on ``y_adj`` is unbiased for the same treatment effect because ``x`` is measured
+    before assignment (Deng et al. 2013). The variance falls by ``corr(y, x)²``: a covariate
+    that is the same for everyone (new users have no pre-period) gives ``θ = 0`` and no gain.
+
+    Returns the :func:`compare_means` dict of the adjusted metric plus ``theta``,
+    ``variance_reduction`` (1 − var(y_adj)/var(y)) and ``raw_ci_width``/``ci_width``.
+
+    Examples
+    --------
+    >>> r = cuped([3.0, 5, 4, 8, 6, 9], [1.0, 2, 1, 3, 2, 3], [0, 0, 0, 1, 1, 1])
+    >>> round(r["theta"], 3), round(r["variance_reduction"], 3)
+    (2.5, 0.932)
+    """
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    t = np.asarray(treated, dtype=bool)
+    if not (len(y) == len(x) == len(t)):
+        raise ValueError("cuped: y, x and treated need the same length")
+    vx = x.var(ddof=1)
+    theta = float(np.cov(y, x, ddof=1)[0, 1] / vx) if vx > 0 else 0.0
+    y_adj = y - theta * (x - x.mean())
+    raw = compare_means(y[~t], y[t], alpha=alpha)
+    out = compare_means(y_adj[~t], y_adj[t], alpha=alpha)
+    vy = y.var(ddof=1)
+    out.update(theta=theta, variance_reduction=float(1 - y_adj.var(ddof=1) / vy) if vy > 0
+               else 0.0, raw_ci_width=raw["ci_high"] - raw["ci_low"],
+               ci_width=out["ci_high"] - out["ci_low"])
+    return out
+
+
+def bootstrap_ci(x_c, x_t, *, n_resamples: int = 2000, alpha: float = 0.05,
+                 method: str = "BCa", seed: int = 0) -> dict:
+    """Seeded bootstrap CI for the difference in means (treatment − control).
+
+    For skewed money metrics (a few big orders) the t-interval can be off; the bootstrap
+    (scipy ``stats.bootstrap``, BCa by default; Efron & Tibshirani 1993) resamples users within
+    each arm.
+
+    Examples
+    --------
+    >>> r = bootstrap_ci([0.0, 0, 10, 0, 50], [0.0, 20, 0, 30, 60], n_resamples=500, seed=1)
+    >>> round(r["effect"], 1), r["ci_low"] < r["effect"] < r["ci_high"]
+    (10.0, True)
+    """
+    x_c, x_t = np.asarray(x_c, dtype=float), np.asarray(x_t, dtype=float)
+
+    def diff(a, b, axis=-1):
+        return b.mean(axis=axis) - a.mean(axis=axis)
+
+    res = stats.bootstrap((x_c, x_t), diff, n_resamples=n_resamples, confidence_level=1 - alpha,
+                          method=method, vectorized=True, rng=np.random.default_rng(seed))
+    return {"effect": float(diff(x_c, x_t)), "ci_low": float(res.confidence_interval.low),
+            "ci_high": float(res.confidence_interval.high),
+            "se": float(res.standard_error)}
+
+
+def adjust(p_values, method: str = "holm") -> np.ndarray:
+    """Multiple-testing adjusted p-values (statsmodels ``multipletests``).
+
+    ``"holm"`` controls the family-wise error rate (Holm 1979); ``"fdr_bh"`` the false discovery
+    rate (Benjamini & Hochberg 1995). NaN p-values are left out and stay NaN.
+
+    Examples
+    --------
+    >>> adjust([0.01, 0.04, 0.03], "holm").round(2).tolist()
+    [0.03, 0.06, 0.06]
+    >>> adjust([0.01, 0.04, 0.03], "fdr_bh").round(2).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out
+
+
+# ----------------------------------------------------------------------------- design
+
+
+def _h_to_p2(p1: float, h: float) -> float:
+    """Invert Cohen's h = 2 asin(√p2) − 2 asin(√p1) for p2."""
+    return float(np.sin(np.arcsin(np.sqrt(p1)) + h / 2) ** 2)
+
+
+def sample_size(p_base: float, lift_abs: float, *, alpha: float = 0.05, power: float = 0.8,
+                ratio: float = 1.0) -> int:
+    """Users per control arm to detect ``p_base → p_base + lift_abs`` (two-sided z-test).
+
+    Uses Cohen's h (statsmodels ``proportion_effectsize``) with ``NormalIndPower``;
+    treatment gets ``ratio`` times as many users.
+
+    Examples
+    --------
+    >>> sample_size(0.10, 0.02)
+    3835
+    """
+    h = proportion_effectsize(p_base + lift_abs, p_base)
+    n = NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=ratio)
+    return int(np.ceil(n))
+
+
+def mde(p_base: float, n_per_arm: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable absolute lift of a conversion rate with ``n_per_arm`` users per arm.
+
+    Examples
+    --------
+    >>> round(mde(0.10, 3835), 4)
+    0.02
+    """
+    h = NormalIndPower().solve_power(nobs1=n_per_arm, alpha=alpha, power=power, ratio=1.0)
+    return _h_to_p2(p_base, h) - p_base
+
+
+def power(p_base: float, lift_abs: float, n_per_arm: float, *, alpha: float = 0.05) -> float:
+    """Power of the two-sided test for a lift ``lift_abs`` with ``n_per_arm`` users per arm.
+
+    Examples
+    --------
+    >>> round(power(0.10, 0.02, 3835), 3)
+    0.8
+    """
+    h = proportion_effectsize(p_base + lift_abs, p_base)
+    return float(NormalIndPower().power(effect_size=h, nobs1=n_per_arm, alpha=alpha, ratio=1.0))
+
+
+def power_means(sd: float, lift: float, n_per_arm: float, *, alpha: float = 0.05) -> float:
+    """Power of Welch/t-test for a lift in a mean metric (statsmodels ``TTestIndPower``).
+
+    Examples
+    --------
+    >>> round(power_means(100.0, 10.0, 1571), 3)
+    0.8
+    """
+    return float(TTestIndPower().power(effect_size=lift / sd, nobs1=n_per_arm, alpha=alpha,
+                                       ratio=1.0))
+
+
+# ----------------------------------------------------------------------------- peeking
+
+
+def _spend(t, alpha):
+    """Two-sided Lan–DeMets O'Brien–Fleming-type spending: each side spends
+    2 − 2Φ(z_{α/4}/√t) (the one-sided function at level α/2), as in gsDesign/ldbounds."""
+    return 4 * stats.norm.sf(stats.norm.isf(alpha / 4) / np.sqrt(t))
+
+
+def obf_boundaries(looks, *, alpha: float = 0.05, grid: int = 401) -> pd.DataFrame:
+    """Two-sided group-sequential z boundaries with O'Brien–Fleming-type alpha spending.
+
+    ``looks`` is the number of equally spaced looks or the information fractions (increasing,
+    ending at 1). The boundary ``c_k`` spends ``α(t_k) − α(t_{k−1})`` of the Lan–DeMets (1983)
+    function ``α(t) = 2 · (2 − 2Φ(z_{α/4}/√t))`` (both sides together): the chance of first
+    crossing at look ``k`` under H0. The crossing probabilities come from the exact recursion
+    on the sub-density of the score process (Armitage, McPherson & Rowe 1969; Jennison &
+    Turnbull 2000, ch. 19), integrated on a grid with Simpson's rule, so the total
+    false-positive rate equals ``alpha`` however often you look.
+
+    Returns one row per look: ``look``, ``info`` (fraction), ``z_boundary``, ``nominal_p`` (the
+    two-sided p a single look must beat) and ``alpha_spent`` (cumulative).
+
+    Examples
+    --------
+    >>> obf_boundaries(5)["z_boundary"].round(3).tolist()
+    [4.877, 3.357, 2.68, 2.29, 2.031]
+    """
+    t = np.arange(1, looks + 1) / looks if np.isscalar(looks) else np.asarray(looks, float)
+    if len(t) < 1 or (np.diff(t) <= 0).any() or t[0] <= 0 or not np.isclose(t[-1], 1.0):
+        raise ValueError("obf_boundaries: information fractions must increase to 1")
+    cum = _spend(t, alpha)
+    bounds = []
+    # score S_k = Z_k √t_k has independent N(0, Δt) increments; f is the sub-density of
+    # S_{k} on the continuation region (-b, b) at the last look
+    f = xs = None
+    prev_t = 0.0
+    for k, tk in enumerate(t):
+        target = cum[k] - (cum[k - 1] if k else 0.0)
+        sd = np.sqrt(tk - prev_t)
+        if f is None:
+            c = stats.norm.isf(target / 2)
+        else:
+            w = _simpson_weights(xs)
+
+            def cross(c):
+                b = c * np.sqrt(tk)
+                pr = stats.norm.cdf((-b - xs) / sd) + stats.norm.sf((b - xs) / sd)
+                return float(np.sum(w * f * pr)) - target
+
+            c = optimize.brentq(cross, 0.1, 40.0, xtol=1e-12)
+        bounds.append(c)
+        b = c * np.sqrt(tk)
+        new_x = np.linspace(-b, b, grid)
+        if f is None:
+            f = stats.norm.pdf(new_x / sd) / sd
+        else:
+            w = _simpson_weights(xs)
+            f = (w * f) @ (stats.norm.pdf((new_x[None, :] - xs[:, None]) / sd) / sd)
+        xs, prev_t = new_x, tk
+    z = np.array(bounds)
+    return pd.DataFrame({"look": np.arange(1, len(t) + 1), "info": t, "z_boundary": z,
+                         "nominal_p": 2 * stats.norm.sf(z), "alpha_spent": cum})
+
+
+def _simpson_weights(x):
+    n = len(x)
+    h = (x[-1] - x[0]) / (n - 1)
+    w = np.ones(n)
+    w[1:-1:2], w[2:-1:2] = 4, 2
+    return w * h / 3
+
+
+def aa_peeking(*, n_sims: int = 4000, looks: int = 10, users_per_look: int = 500,
+               p: float = 0.10, alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
+    """A/A simulation: how often does a test with no effect 'win' if you peek after every batch?
+
+    Both arms convert at ``p``. After each batch of ``users_per_look`` users per arm the
+    two-proportion z statistic is computed (vectorised over all simulations). ``naive_fpr`` is
+    the share of simulations that have crossed ``|z| > z_{α/2}`` at any look so far (stopping
+    at the first "significant" peek); ``obf_fpr`` the same with the O'Brien–Fleming-type
+    boundaries of :func:`obf_boundaries` for ``looks`` equally spaced looks.
+
+    Examples
+    --------
+    >>> sim = aa_peeking(n_sims=500, looks=4, seed=1)
+    >>> list(sim.columns)
+    ['look', 'users_per_arm', 'z_boundary', 'naive_fpr', 'obf_fpr']
+    >>> bool(sim["naive_fpr"].iloc[-1] > sim["obf_fpr"].iloc[-1])
+    True
+    """
+    rng = np.random.default_rng(seed)
+    k = rng.binomial(users_per_look, p, size=(n_sims, looks, 2)).cumsum(axis=1)
+    n = users_per_look * np.arange(1, looks + 1)[None, :]
+    p1, p2 = k[..., 0] / n, k[..., 1] / n
+    pool = (k[..., 0] + k[..., 1]) / (2 * n)
+    se = np.sqrt(pool * (1 - pool) * 2 / n)
+    z = np.divide(p2 - p1, se, out=np.zeros_like(se), where=se > 0)
+    bnd = obf_boundaries(looks, alpha=alpha)["z_boundary"].to_numpy()
+    naive = np.maximum.accumulate(np.abs(z) > stats.norm.isf(alpha / 2), axis=1).mean(axis=0)
+    seq = np.maximum.accumulate(np.abs(z) > bnd[None, :], axis=1).mean(axis=0)
+    return pd.DataFrame({"look": np.arange(1, looks + 1), "users_per_arm": n[0],
+                         "z_boundary": bnd, "naive_fpr": naive, "obf_fpr": seq})
+
+
+# ----------------------------------------------------------------------------- the readout
+
+
+def user_metrics(store, experiment: str, *, window_days: float = 90,
+                 pre_days: float = 90) -> pd.DataFrame:
+    """One row per assigned user with the experiment's metrics, measured from ``assigned_at``.
+
+    Columns: ``user_id``, ``variant``, ``assigned_at``, ``converted`` (placed an order of any
+    status in ``[assigned_at, assigned_at + window_days)``: a placed order is a conversion even
+    if it is cancelled later), ``orders`` (all orders in the window), ``completed`` (completed
+    orders), ``revenue`` (completed revenue, CNY), ``bad_orders`` (cancelled or refunded) and
+    ``pre_revenue`` (completed revenue in the ``pre_days`` before assignment: the CUPED
+    covariate; 0 for new users).
+
+    Users whose window runs past the end of the data would be under-counted, so they are left
+    out; how many is in ``.attrs["dropped"]`` (and ``.attrs["data_end"]``).
+
+    Examples
+    --------
+    >>> from helpers.data import Store
+    >>> t = pd.Timestamp("2025-01-01", tz="UTC")
+    >>> a = pd.DataFrame({"experiment": "x", "user_id": [1, 2], "variant": ["control", "treatment"],
+    ...                   "assigned_at": [t, t]})
+    >>> o = pd.DataFrame({"order_id": [1, 2], "user_id": [2, 2], "session_id": [1, 1],
+    ...                   "ordered_at": [t + pd.Timedelta("1D"), t + pd.Timedelta("40D")],
+    ...                   "status": ["completed", "completed"], "revenue": [10.0, 5.0],
+    ...                   "discount": 0.0, "coupon": ""})
+    >>> ev = pd.DataFrame({"ts": [t + pd.Timedelta("60D")]})
+    >>> m = user_metrics(Store(events=ev, assignments=a, orders=o), "x", window_days=30)
+    >>> m[["user_id", "converted", "revenue"]].to_dict("list")
+    {'user_id': [1, 2], 'converted': [False, True], 'revenue': [0.0, 10.0]}
+    """
+    if store.assignments is None or store.orders is None:
+        raise ValueError("user_metrics needs the assignments and orders tables")
+    a = store.assignments.loc[store.assignments["experiment"] == experiment]
+    if a.empty:
+        known = sorted(store.assignments["experiment"].unique().tolist())
+        raise ValueError(f"assignments: no rows for experiment {experiment!r}; have {known}")
+    bad = ~a["variant"].isin(VARIANTS)
+    if bad.any():
+        raise ValueError(f"assignments.variant: {int(bad.sum())} rows of {experiment!r} are not "
+                         f"control/treatment, e.g. {a.loc[bad, 'variant'].iloc[0]!r}")
+    ends = [store.orders["ordered_at"].max()]
+    if store.events is not None and "ts" in store.events:
+        ends.append(store.events["ts"].max())
+    data_end = max(ends)
+    win = pd.Timedelta(days=window_days)
+    full = a["assigned_at"] + win <= data_end
+    a = a.loc[full, ["user_id", "variant", "assigned_at"]].sort_values(
+        ["assigned_at", "user_id"], kind="stable").reset_index(drop=True)
+
+    o = store.orders[["user_id", "ordered_at", "status", "revenue"]].merge(
+        a[["user_id", "assigned_at"]], on="user_id")
+    dt = o["ordered_at"] - o["assigned_at"]
+    inwin = (dt >= pd.Timedelta(0)) & (dt < win)
+    pre = (dt < pd.Timedelta(0)) & (dt >= -pd.Timedelta(days=pre_days))
+    done = o["status"].eq("completed")
+    per = pd.DataFrame({
+        "user_id": o["user_id"],
+        "orders": inwin.astype("int64"),
+        "completed": (inwin & done).astype("int64"),
+        "revenue": o["revenue"].where(inwin & done, 0.0),
+        "bad_orders": (inwin & ~done).astype("int64"),
+        "pre_revenue": o["revenue"].where(pre & done, 0.0),
+    }).groupby("user_id").sum()
+    out = a.merge(per, left_on="user_id", right_index=True, how="left")
+    cols = ["orders", "completed", "revenue", "bad_orders", "pre_revenue"]
+    out[cols] = out[cols].fillna(0)
+    out[["orders", "completed", "bad_orders"]] = out[["orders", "completed", "bad_orders"]].astype(
+        "int64")
+    out.insert(3, "converted", out["orders"] > 0)
+    out.attrs["dropped"] = int((~full).sum())
+    out.attrs["data_end"] = data_end
+    return out
+
+
+_COLUMNS = ["experiment", "metric", "role", "n_control", "n_treatment", "control", "treatment",
+            "effect", "ci_low", "ci_high", "rel_effect", "rel_ci_low", "rel_ci_high", "p_value",
+            "p_adjusted", "verdict"]
+
+
+def _verdict(row, alpha, srm_failed):
+    if srm_failed:
+        return "do not trust: SRM"
+    if row["role"] == "diagnostic":
+        return "diagnostic (not a decision metric)"
+    if np.isnan(row["p_adjusted"]) or row["p_adjusted"] >= alpha:
+        return "no detectable difference (CI includes 0)"
+    up = row["effect"] > 0
+    if row["role"] == "guardrail":
+        return "guardrail breached: worse in treatment" if up else "guardrail improved"
+    return "treatment better" if up else "treatment worse"
+
+
+def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "holm",
+                 experiment: str = "") -> pd.DataFrame:
+    """Compare the arms of a :func:`user_metrics` frame on every metric (no SRM row).
+
+    Metrics: ``conversion`` (primary, z-test), ``revenue per user`` (Welch),
+    ``AOV`` (completed revenue per completed order, delta method), ``cancel/refund rate``
+    (guardrail: bad orders per order, delta method; higher is worse). p-values are adjusted
+    across these four with ``correction`` (see :func:`adjust`).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"variant": ["control", "treatment"] * 3,
+    ...                   "converted": [True, True, False, True, False, False],
+    ...                   "orders": [1, 2, 0, 1, 0, 0], "completed": [1, 1, 0, 1, 0, 0],
+    ...                   "revenue": [10.0, 20, 0, 30, 0, 0], "bad_orders": [0, 1, 0, 0, 0, 0]})
+    >>> metric_table(m)["metric"].tolist()
+    ['conversion', 'revenue per user', 'AOV', 'cancel/refund rate']
+    """
+    c, t = m.loc[m["variant"] == "control"], m.loc[m["variant"] == "treatment"]
+    rows = []
+    r = compare_proportions(int(c["converted"].sum()), len(c), int(t["converted"].sum()), len(t),
+                            alpha=alpha)
+    rows.append({"metric": "conversion", "role": "primary", **r})
+    rows.append({"metric": "revenue per user", "role": "secondary",
+                 **compare_means(c["revenue"], t["revenue"], alpha=alpha)})
+    rows.append({"metric": "AOV", "role": "secondary",
+                 **compare_ratios(c["revenue"], c["completed"], t["revenue"], t["completed"],
+                                  alpha=alpha)})
+    rows.append({"metric": "cancel/refund rate", "role": "guardrail",
+                 **compare_ratios(c["bad_orders"], c["orders"], t["bad_orders"], t["orders"],
+                                  alpha=alpha)})
+    out = pd.DataFrame(rows)
+    out.insert(0, "experiment", experiment)
+    out["n_control"], out["n_treatment"] = len(c), len(t)
+    out["p_adjusted"] = adjust(out["p_value"], correction)
+    return out
+
+
+def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float = 90,
+            alpha: float = 0.05, correction: str = "holm",
+            expected_ratios=(0.5, 0.5)) -> pd.DataFrame:
+    """The readout of one experiment as one tidy table: SRM first, then each metric.
+
+    Metrics are those of :func:`metric_table` on :func:`user_metrics` (window and pre-period
+    relative to ``assigned_at``). ``p_adjusted`` corrects across the metrics (Holm by default).
+    ``verdict`` is plain language; when the SRM check fails (p < 0.001) every row says
+    "do not trust: SRM", because a broken split biases every comparison.
+
+    ``.attrs["dropped"]`` counts assigned users left out because their window is not complete.
+
+    Examples
+    --------
+    >>> from helpers.data import load_store
+    >>> res = analyze(load_store(), "homepage_banner")
+    >>> res[["metric", "verdict"]].head(2).values.tolist()
+    [['sample ratio (SRM)', 'do not trust: SRM'], ['conversion', 'do not trust: SRM']]
+    """
+    m = user_metrics(store, experiment, window_days=window_days, pre_days=pre_days)
+    n = m["variant"].value_counts().reindex(list(VARIANTS), fill_value=0)
+    s = srm(n.to_numpy(), expected_ratios)
+    shares = s["shares"]
+    head = pd.DataFrame([{"experiment": experiment, "metric": "sample ratio (SRM)",
+                          "role": "health", "n_control": int(n["control"]),
+                          "n_treatment": int(n["treatment"]), "control": shares[0],
+                          "treatment": shares[1], "effect": shares[1] - shares[0],
+                          "p_value": s["p_value"]}])
+    body = metric_table(m, alpha=alpha, correction=correction, experiment=experiment)
+    out = pd.concat([head, body], ignore_index=True).reindex(columns=_COLUMNS)
+    out["verdict"] = [("do not trust: SRM" if s["flag"] else "split OK")
+                      if r["role"] == "health" else _verdict(r, alpha, s["flag"])
+                      for _, r in out.iterrows()]
+    out.attrs["dropped"] = m.attrs["dropped"]
+    out.attrs["window_days"] = window_days
+    return out
+
+
+def by_segment(store, experiment: str, by: str = "device", *, window_days: float = 90,
+               alpha: float = 0.05) -> pd.DataFrame:
+    """Conversion effect per segment (a ``users`` column), with Holm and BH adjusted p-values.
+
+    Slicing a test into segments multiplies the chances of a false "win"; the adjusted columns
+    say which segment effects survive (``p_holm``: family-wise error, ``p_bh``: false discovery
+    rate).
+
+    Examples
+    --------
+    >>> from helpers.data import load_store
+    >>> by_segment(load_store(), "checkout_redesign")["segment"].tolist()
+    ['desktop', 'mobile', 'tablet']
+    """
+    if store.users is None or by not in store.users.columns:
+        raise ValueError(f"by_segment needs users.{by}")
+    m = user_metrics(store, experiment, window_days=window_days).merge(
+        store.users[["user_id", by]], on="user_id", how="left")
+    m[by] = m[by].fillna("(unknown)")
+    g = m.groupby([by, "variant"])["converted"].agg(["sum", "size"]).unstack("variant",
+                                                                             fill_value=0)
+    rows = []
+    for seg in sorted(g.index):
+        kc, kt = g.loc[seg, ("sum", "control")], g.loc[seg, ("sum", "treatment")]
+        nc, nt = g.loc[seg, ("size", "control")], g.loc[seg, ("size", "treatment")]
+        if min(nc, nt) == 0:
+            continue
+        r = compare_proportions(int(kc), int(nc), int(kt), int(nt), alpha=alpha)
+        rows.append({"segment": seg, "n_control": int(nc), "n_treatment": int(nt), **r})
+    out = pd.DataFrame(rows)
+    out["p_holm"] = adjust(out["p_value"], "holm")
+    out["p_bh"] = adjust(out["p_value"], "fdr_bh")
+    return out

@@ -1,0 +1,215 @@
+"""Tests of helpers.experiments: reference libraries, closed forms and the answer key."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import (confint_proportions_2indep, proportion_effectsize,
+                                          proportions_ztest)
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from helpers import experiments as ex
+from helpers.data import load_store
+
+
+@pytest.fixture(scope="module")
+def store():
+    return load_store()
+
+
+# ----------------------------------------------------------------------------- reference libraries
+
+
+def test_srm_equals_scipy_chisquare():
+    chi2, p = stats.chisquare([1276, 1058], f_exp=[1167, 1167])
+    r = ex.srm([1276, 1058], [0.5, 0.5])
+    assert r["chi2"] == pytest.approx(chi2, abs=1e-9)
+    assert r["p_value"] == pytest.approx(p, abs=1e-12)
+    assert r["flag"] is True
+    # a 60/40 plan observed as 600/400 is healthy
+    assert ex.srm([600, 400], [0.6, 0.4])["flag"] is False
+    with pytest.raises(ValueError):
+        ex.srm([10, 10], [1.0])
+
+
+def test_compare_proportions_equals_statsmodels():
+    r = ex.compare_proportions(230, 2000, 275, 2100)
+    _, p = proportions_ztest([275, 230], [2100, 2000])
+    lo, hi = confint_proportions_2indep(275, 2100, 230, 2000, method="wald", compare="diff")
+    assert r["p_value"] == pytest.approx(p, abs=1e-9)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi), abs=1e-9)
+    # delta-method relative CI by hand
+    pc, pt = 230 / 2000, 275 / 2100
+    se = np.sqrt(pt * (1 - pt) / 2100 / pc**2 + pt**2 * pc * (1 - pc) / 2000 / pc**4)
+    assert r["rel_ci_high"] - r["rel_effect"] == pytest.approx(1.959963984540054 * se, abs=1e-9)
+
+
+def test_compare_means_equals_welch():
+    rng = np.random.default_rng(3)
+    a, b = rng.exponential(100, 300), rng.exponential(120, 280)
+    r = ex.compare_means(a, b)
+    assert r["p_value"] == pytest.approx(stats.ttest_ind(b, a, equal_var=False).pvalue, abs=1e-9)
+    lo, hi = CompareMeans(DescrStatsW(b), DescrStatsW(a)).tconfint_diff(usevar="unequal")
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi), abs=1e-9)
+
+
+def test_ratio_delta_method_closed_form_and_reduction():
+    num, den = np.array([10.0, 0, 30, 5]), np.array([1.0, 0, 2, 1])
+    r, v = ex.ratio_stats(num, den)
+    # by hand: R = 45/4; linearised values (num - R den) / mean(den), variance / n
+    R = 45 / 4
+    lin = (num - R * den) / den.mean()
+    assert r == pytest.approx(R)
+    assert v == pytest.approx(lin.var(ddof=1) / 4, abs=1e-12)
+    # with den = 1 for everyone the ratio is a mean and the variance its squared standard error
+    x = np.array([3.0, 1, 4, 1, 5])
+    assert ex.ratio_stats(x, np.ones(5))[1] == pytest.approx(stats.sem(x) ** 2, abs=1e-12)
+
+
+def test_multiple_testing_equals_statsmodels():
+    p = [0.001, 0.02, 0.03, 0.2, np.nan]
+    for m in ("holm", "fdr_bh"):
+        got = ex.adjust(p, m)
+        want = multipletests(p[:4], method=m)[1]
+        np.testing.assert_allclose(got[:4], want, atol=1e-12)
+        assert np.isnan(got[4])
+
+
+def test_power_sample_size_mde_equal_statsmodels():
+    h = proportion_effectsize(0.12, 0.10)
+    n = NormalIndPower().solve_power(effect_size=h, alpha=0.05, power=0.8)
+    assert ex.sample_size(0.10, 0.02) == int(np.ceil(n))
+    assert ex.power(0.10, 0.02, n) == pytest.approx(0.8, abs=1e-9)
+    # the MDE at that n is the lift we asked for (round trip through Cohen's h and a root finder)
+    assert ex.mde(0.10, n) == pytest.approx(0.02, abs=1e-6)  # solve_power: root finding
+
+
+def test_bootstrap_is_seeded_and_agrees_with_welch_on_large_samples():
+    rng = np.random.default_rng(5)
+    a, b = rng.lognormal(3, 1, 3000), rng.lognormal(3.05, 1, 3000)
+    r1 = ex.bootstrap_ci(a, b, n_resamples=1000, seed=9)
+    assert r1 == ex.bootstrap_ci(a, b, n_resamples=1000, seed=9)
+    w = ex.compare_means(a, b)
+    # with 3000 users per arm the bootstrap and t intervals should nearly coincide (10 % of width)
+    width = w["ci_high"] - w["ci_low"]
+    assert abs(r1["ci_low"] - w["ci_low"]) < 0.1 * width
+    assert abs(r1["ci_high"] - w["ci_high"]) < 0.1 * width
+
+
+# ----------------------------------------------------------------------------- CUPED
+
+
+def test_cuped_equals_closed_form():
+    # y = 2 + 3x + treatment + noise: θ is the pooled regression slope cov(y,x)/var(x)
+    rng = np.random.default_rng(1)
+    x = rng.normal(10, 2, 400)
+    t = np.arange(400) % 2 == 1
+    y = 2 + 3 * x + 1.0 * t + rng.normal(0, 1, 400)
+    r = ex.cuped(y, x, t)
+    theta = np.cov(y, x)[0, 1] / np.var(x, ddof=1)
+    assert r["theta"] == pytest.approx(theta, abs=1e-12)
+    adj = y - theta * (x - x.mean())
+    assert r["effect"] == pytest.approx(adj[t].mean() - adj[~t].mean(), abs=1e-12)
+    assert r["variance_reduction"] == pytest.approx(1 - adj.var(ddof=1) / y.var(ddof=1), abs=1e-12)
+    # and that equals the squared correlation (Deng et al. 2013)
+    assert r["variance_reduction"] == pytest.approx(np.corrcoef(y, x)[0, 1] ** 2, abs=1e-12)
+    assert r["ci_width"] < r["raw_ci_width"]
+
+
+def test_cuped_with_constant_covariate_changes_nothing():
+    y = np.array([0.0, 5, 0, 8, 0, 2])
+    t = np.array([0, 0, 0, 1, 1, 1], dtype=bool)
+    r = ex.cuped(y, np.zeros(6), t)
+    assert r["theta"] == 0.0 and r["variance_reduction"] == 0.0
+    assert r["effect"] == pytest.approx(ex.compare_means(y[~t], y[t])["effect"])
+
+
+# ----------------------------------------------------------------------------- sequential
+
+
+def test_obf_boundaries_match_published_values_and_spend_alpha():
+    b = ex.obf_boundaries(5)
+    # Lan–DeMets O'Brien–Fleming-type, 5 equal looks, two-sided α = 0.05 (gsDesign/ldbounds)
+    np.testing.assert_allclose(b["z_boundary"], [4.8769, 3.3569, 2.6803, 2.2898, 2.0310],
+                               atol=5e-4)
+    # the probability of crossing at any look under H0 is α: check with scipy's multivariate
+    # normal (Genz QMC, accurate to about 1e-5) on the correlated z statistics
+    t = b["info"].to_numpy()
+    cov = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    c = b["z_boundary"].to_numpy()
+    stay = stats.multivariate_normal(np.zeros(5), cov, seed=1).cdf(c, lower_limit=-c)
+    assert 1 - stay == pytest.approx(0.05, abs=2e-4)
+
+
+def test_aa_simulation_sequential_false_positive_rate():
+    sim = ex.aa_peeking(n_sims=40000, looks=10, users_per_look=500, p=0.1, seed=11)
+    # 40 000 A/A runs: Monte Carlo SE of a 5 % rate is 0.0011, so α + 0.01 is a 9-SE margin
+    assert sim["obf_fpr"].iloc[-1] <= 0.05 + 0.01
+    # peeking naively ten times inflates it to about 19 %
+    assert sim["naive_fpr"].iloc[-1] > 0.15
+    assert sim["naive_fpr"].iloc[0] == pytest.approx(0.05, abs=0.005)
+
+
+# ----------------------------------------------------------------------------- answer key
+
+
+def test_user_metrics_window_and_pre_period():
+    t0 = pd.Timestamp("2025-01-10", tz="UTC")
+    a = pd.DataFrame({"experiment": "x", "user_id": [1, 2, 3],
+                      "variant": ["control", "treatment", "treatment"],
+                      "assigned_at": [t0, t0, t0 + pd.Timedelta("50D")]})
+    d = pd.Timedelta("1D")
+    o = pd.DataFrame({"order_id": [1, 2, 3, 4], "user_id": [1, 1, 2, 2],
+                      "session_id": 1, "ordered_at": [t0 - 5 * d, t0 + 2 * d, t0 + d, t0 + 3 * d],
+                      "status": ["completed", "refunded", "completed", "completed"],
+                      "revenue": [7.0, 9.0, 10.0, 20.0], "discount": 0.0, "coupon": ""})
+    from helpers.data import Store
+    m = ex.user_metrics(Store(events=pd.DataFrame({"ts": [t0 + 60 * d]}), assignments=a,
+                             orders=o), "x", window_days=14)
+    assert m.attrs["dropped"] == 1  # user 3's window ends after the data
+    got = m.set_index("user_id")
+    assert got.loc[1, ["orders", "completed", "bad_orders"]].tolist() == [1, 0, 1]
+    assert bool(got.loc[1, "converted"])  # a refunded order is still a placed order
+    assert got.loc[1, "pre_revenue"] == 7.0 and got.loc[1, "revenue"] == 0.0
+    assert got.loc[2, "revenue"] == 30.0
+
+
+def test_srm_experiment_is_flagged_and_gets_no_clean_verdict(store):
+    truth = store.truth["srm_experiment"]
+    res = ex.analyze(store, truth["experiment"])
+    head = res.iloc[0]
+    assert head["metric"] == "sample ratio (SRM)"
+    # exact counts: the experiment's users all have a full window, none is dropped
+    assert (head["n_control"], head["n_treatment"]) == (truth["observed"]["control"],
+                                                        truth["observed"]["treatment"])
+    assert head["p_value"] < ex.SRM_ALPHA
+    assert (res["verdict"] == "do not trust: SRM").all()
+
+
+def test_checkout_test_split_is_healthy(store):
+    res = ex.analyze(store, "checkout_redesign")
+    assert res.iloc[0]["verdict"] == "split OK"
+    assert res.attrs["dropped"] == 0
+    assert "do not trust: SRM" not in set(res["verdict"])
+
+
+def test_checkout_planted_lift_inside_ci(store):
+    truth = store.truth["checkout_ab"]
+    # The truth is P(a new user ever buys); 90 days after assignment is within 0.5 pp of 'ever'
+    # in this shop (prospects leave after ~3 visits 6 days apart). A 95 % CI misses the planted
+    # value 5 % of the time by chance, so this test may fail for an unlucky regenerated sample.
+    res = ex.analyze(store, truth["experiment"], window_days=90).set_index("metric")
+    conv = res.loc["conversion"]
+    assert conv["ci_low"] <= truth["user_conversion_absolute_lift"] <= conv["ci_high"]
+    assert conv["rel_ci_low"] <= truth["user_conversion_relative_lift"] <= conv["rel_ci_high"]
+
+
+def test_by_segment_adjusts_for_multiple_segments(store):
+    seg = ex.by_segment(store, "checkout_redesign", "device")
+    assert seg["segment"].tolist() == ["desktop", "mobile", "tablet"]
+    np.testing.assert_allclose(seg["p_holm"], multipletests(seg["p_value"], method="holm")[1])
+    assert (seg["p_holm"] >= seg["p_value"]).all()
+    n = ex.user_metrics(store, "checkout_redesign")["variant"].value_counts()
+    assert seg["n_control"].sum() == n["control"]  # no user lost in the split
