@@ -790,15 +790,11 @@ def _parse_ts(values: pd.Series, unit: str | None, table: str, column: str) -> p
 
 
 def _session_numbers(user: pd.Series, ts: pd.Series, gap: pd.Timedelta) -> np.ndarray:
-    """Per-user session counter: a new session starts after an inactivity gap > ``gap``."""
-    order = np.lexsort((np.arange(len(ts)), ts.to_numpy(), user.to_numpy()))
-    u = user.to_numpy()[order]
-    t = ts.to_numpy()[order]
-    new = np.ones(len(u), dtype=bool)
-    new[1:] = (u[1:] != u[:-1]) | ((t[1:] - t[:-1]) > gap.to_timedelta64())
-    out = np.empty(len(u), dtype=np.int64)
-    out[order] = np.cumsum(new)
-    return out
+    """Session counter in (user, time) order; the rule is :func:`helpers.paths.sessionize`."""
+    from helpers.paths import sessionize  # one sessionizer for the whole kit
+
+    frame = pd.DataFrame({"user_id": user.to_numpy(), "ts": ts.to_numpy()})
+    return sessionize(frame, gap)["session_id"].to_numpy()
 
 
 def _derive_sessions_users(ev: pd.DataFrame, extra: pd.DataFrame | None = None):
