@@ -9,7 +9,7 @@ Examples
 --------
 >>> is_path("shop/events/*.parquet"), is_path(pd.DataFrame())
 (True, False)
->>> parquet_source("shop/events")
+>>> parquet_source("shop/events/*.parquet")
 "read_parquet('shop/events/*.parquet')"
 """
 
