@@ -40,3 +40,9 @@ def test_needs_a_store(shell):
     shell.user_ns.pop("store", None)
     result = shell.run_cell("%%needs orders\nx = 1")
     assert isinstance(result.error_in_exec, NameError)
+
+
+def test_an_error_inside_the_cell_fails_the_cell(shell):
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}))
+    result = shell.run_cell("%%needs events\n1 / 0")
+    assert isinstance(result.error_in_exec, notebook.CellFailed)

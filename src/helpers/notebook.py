@@ -19,6 +19,10 @@ Examples
 
 from __future__ import annotations
 
+class CellFailed(RuntimeError):
+    """Raised by ``%%needs`` when the cell it ran failed, so the notebook run fails too."""
+
+
 SKIPPED: list[str] = []
 """What was skipped in this kernel, one line per cell (for a closing summary)."""
 
@@ -54,7 +58,10 @@ def needs(line: str, cell: str, local_ns=None):
         SKIPPED.append(msg)
         print(msg)
         return None
-    ip.run_cell(cell)
+    result = ip.run_cell(cell)
+    if result.error_before_exec or result.error_in_exec:
+        # the traceback is already shown above; fail this cell too so a run stops here
+        raise CellFailed("the cell failed (see the error above)") from None
     return None
 
 
