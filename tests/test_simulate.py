@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from helpers import data
+from helpers import simulate as simulate_mod
+from helpers.data import load_store, open_store
 from helpers.simulate import simulate
 
 
@@ -167,3 +169,15 @@ def test_winback_holdout_is_about_a_fifth(shop):
     share = 1 - sends["treated"].mean()
     n = len(sends)
     assert abs(share - shop.truth["winback"]["holdout"]) < 3.5 * np.sqrt(0.16 / n)
+
+
+def test_streamed_shop_is_one_valid_store(tmp_path):
+    # two chunks of users written part by part must load as one consistent store
+    counts = simulate_mod.stream(600, 3, tmp_path, chunk_users=300)
+    full = load_store(tmp_path)  # validates keys and foreign keys across the parts
+    assert len(full.users) == counts["users"] == 600
+    assert len(full.events) == counts["events"]
+    assert full.spend.duplicated(["date", "channel"]).sum() == 0
+    lazy = open_store(tmp_path)
+    assert isinstance(lazy.events, str) and isinstance(lazy.sessions, str)
+    pd.testing.assert_frame_equal(lazy.orders, full.orders)

@@ -277,7 +277,8 @@ class Store:
         return pd.DataFrame(rows)
 
     def __repr__(self) -> str:
-        parts = [f"{t}={len(getattr(self, t)):,}" for t in self.available()]
+        parts = [f"{t}={len(getattr(self, t)):,}" if isinstance(getattr(self, t), pd.DataFrame)
+                 else f"{t}=<parquet>" for t in self.available()]
         return f"Store({', '.join(parts)}{', truth' if self.truth else ''})"
 
 
@@ -323,6 +324,58 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
         truth = json.loads((root / "truth.json").read_text())
     notes = pd.read_csv(root / "notes.csv") if (root / "notes.csv").exists() else None
     return validate(Store(**tables, truth=truth, source=str(root), notes=notes))
+
+
+LAZY_TABLES = ("events", "sessions")
+"""Tables that :func:`open_store` leaves on disk (they grow with traffic); the rest are loaded."""
+
+
+def open_store(path: str | os.PathLike) -> Store:
+    """Open a large store without reading its events: ``events`` and ``sessions`` stay Parquet paths.
+
+    For shops too large for pandas. ``store.events`` and ``store.sessions`` are paths (a
+    ``<table>.parquet`` file or a ``<table>/`` folder of parts) that the event-level helpers
+    (``funnel.funnel``, ``paths.transitions``, ``paths.top_paths``, ``sources.channel_summary``)
+    read with DuckDB; the other tables are loaded and validated as in :func:`load_store`. The
+    lazy tables are checked for their required columns only (row-level checks would mean reading
+    them).
+
+    Examples
+    --------
+    >>> st = open_store(BUNDLED_DATA)
+    >>> isinstance(st.events, str), isinstance(st.orders, pd.DataFrame)
+    (True, True)
+    """
+    from helpers import engine
+
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"store directory not found: {root}")
+    lazy = {}
+    for t in LAZY_TABLES:
+        pq, parts = root / f"{t}.parquet", root / t
+        src = str(pq) if pq.exists() else str(parts / "*.parquet") if parts.is_dir() else None
+        if src is None:
+            continue
+        have = set(engine.columns(src))
+        for col, (_, required, _) in SCHEMA[t].items():
+            if required and col not in have:
+                raise DataValidationError(t, col, f"required column is missing (columns: "
+                                          f"{', '.join(sorted(have))})")
+        lazy[t] = src
+    if "events" not in lazy:
+        raise FileNotFoundError(f"{root}: the required table 'events' (events.parquet or an "
+                                "events/ folder of Parquet parts) is missing")
+    tables = {t: _read_table(root, t) for t in TABLES if t not in LAZY_TABLES}
+    for t, df in tables.items():
+        if df is not None:
+            tables[t] = _coerce_table(t, df)
+    _unify_id_types(tables)
+    for t, df in tables.items():
+        if df is not None:
+            _check_keys(t, df)
+    truth = json.loads((root / "truth.json").read_text()) if (root / "truth.json").exists() else None
+    return Store(**tables, **lazy, truth=truth, source=str(root))
 
 
 def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -> Path:
@@ -397,9 +450,11 @@ def _day(x):
 
 
 def _read_table(root: Path, table: str) -> pd.DataFrame | None:
-    pq, csv = root / f"{table}.parquet", root / f"{table}.csv"
+    pq, csv, parts = root / f"{table}.parquet", root / f"{table}.csv", root / table
     if pq.exists():
         return pd.read_parquet(pq)
+    if parts.is_dir() and any(parts.glob("*.parquet")):
+        return pd.read_parquet(parts)  # a table written in parts (python -m helpers.simulate --chunk-users)
     if csv.exists():
         # Read everything as text first so that coercion (and its error messages) is ours.
         return pd.read_csv(csv, dtype=str, keep_default_na=True)

@@ -1139,7 +1139,8 @@ def stream(users: int, seed: int, out: str | Path, *, chunk_users: int = 250_000
     ``k * ID_STRIDE``; its tables go to ``<out>/<table>/part-<k>.parquet``. Read them with a
     glob (``<out>/events/*.parquet``) in DuckDB or ``pd.read_parquet(<out>/events)``. ``items``
     is chunk 0's catalogue (each chunk draws its own prices, so item prices agree only with
-    chunk 0's events); there is no single answer key. Meant for scale benchmarks.
+    chunk 0's events); ``spend`` is summed over chunks; there is no single answer key. Meant for
+    scale benchmarks.
 
     Returns the row count per table.
 
@@ -1154,12 +1155,16 @@ def stream(users: int, seed: int, out: str | Path, *, chunk_users: int = 250_000
     """
     out = Path(out)
     counts: dict[str, int] = {}
+    spend: list[pd.DataFrame] = []
     shift = {"user_id": 1, "session_id": 1, "order_id": 1}
     for k, first in enumerate(range(0, users, chunk_users)):
         n = min(chunk_users, users - first)
         st = simulate(n, seed=seed * 1_000_003 + k, params=params)
         for table in st.available():
             if table == "items" and k > 0:
+                continue
+            if table == "spend":  # one row per (date, channel): summed over chunks at the end
+                spend.append(st.spend)
                 continue
             df = getattr(st, table)
             for col in shift:
@@ -1171,6 +1176,13 @@ def stream(users: int, seed: int, out: str | Path, *, chunk_users: int = 250_000
         if echo:
             echo(f"chunk {k}: {n:,} users, {len(st.events):,} events")
         del st
+    if spend:
+        total = (pd.concat(spend).groupby(["date", "channel"], sort=True)
+                 .agg(spend=("spend", "sum"), clicks=("clicks", "sum")).reset_index())
+        total["spend"] = total["spend"].round(2)
+        (out / "spend").mkdir(parents=True, exist_ok=True)
+        total.to_parquet(out / "spend" / "part-00000.parquet", index=False)
+        counts["spend"] = len(total)
     return counts
 
 
