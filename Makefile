@@ -15,7 +15,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PYTHONHASHSEED := 0
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 
-.PHONY: setup report test lab data notebooks lock clean
+.PHONY: setup report test lab data notebooks bench lock clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,10 @@ data: setup
 ## Re-execute the committed notebooks in place after changing helpers or data
 notebooks: setup
 	$(BIN)/python -m helpers.report --refresh
+
+## Scale benchmarks: 10M events in memory, 100M from Parquet (shops cached in benchmarks/cache)
+bench: setup
+	$(BIN)/python benchmarks/run.py $(if $(SIZES),--sizes $(SIZES))
 
 ## Re-pin exact versions after a deliberate upgrade of pyproject.toml ranges
 lock: setup
