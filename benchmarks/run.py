@@ -118,7 +118,9 @@ def measure(case: str, shop: str, mode: str) -> dict:
     shop = Path(shop)
     ev_path, se_path = str(shop / "events" / "*.parquet"), str(shop / "sessions" / "*.parquet")
     t_load = time.perf_counter()
-    if mode == "memory":
+    if case == "rules":
+        ev = se = None
+    elif mode == "memory":
         cols = {"funnel": ["session_id", "ts", "event"], "transitions": ["session_id", "ts", "event"],
                 "top_paths": ["session_id", "ts", "event", "page_type"],
                 "sessionize": ["user_id", "ts"]}.get(case)
@@ -128,6 +130,7 @@ def measure(case: str, shop: str, mode: str) -> dict:
         ev, se = ev_path, se_path
     load_s = time.perf_counter() - t_load
     rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{ev_path}')").fetchone()[0]
+    lines = None
 
     t0 = time.perf_counter()
     if case == "funnel":
@@ -141,6 +144,12 @@ def measure(case: str, shop: str, mode: str) -> dict:
             paths.sessionize(ev)
         else:
             paths.sessionize(ev, to=str(CACHE / "sessionized.parquet"))
+    elif case == "rules":
+        lines = pd.read_parquet(shop / "order_lines", columns=["order_id", "item_id"]).merge(
+            pd.read_parquet(shop / "items", columns=["item_id", "category"]), on="item_id")
+        rows = int(lines["order_id"].nunique())  # baskets, not events, for this case
+        t0 = time.perf_counter()
+        paths.rules(paths.baskets(lines, "order_id", "category"), 0.001, min_confidence=0.1)
     elif case == "channel_summary":
         st = data.open_store(shop)
         if mode == "memory":
@@ -149,6 +158,18 @@ def measure(case: str, shop: str, mode: str) -> dict:
     helper_s = time.perf_counter() - t0
     helper_rss = _peak_rss_mb()
 
+    if case == "rules":  # the reference is mlxtend itself on the same one-hot baskets
+        from mlxtend.frequent_patterns import association_rules, fpgrowth
+
+        onehot = paths.baskets(lines, "order_id", "category")
+        t0 = time.perf_counter()
+        fi = fpgrowth(onehot, min_support=0.001, use_colnames=True)
+        association_rules(fi, num_itemsets=len(onehot), metric="confidence", min_threshold=0.1)
+        ref_s = time.perf_counter() - t0
+        return {"case": case, "mode": "baskets vs mlxtend", "rows": rows, "load_s": round(load_s, 2),
+                "helper_s": round(helper_s, 2), "duckdb_sql_s": round(ref_s, 2),
+                "ratio": round(helper_s / ref_s, 2), "peak_rss_mb_after_helper": round(helper_rss),
+                "peak_rss_mb": round(_peak_rss_mb())}
     con = duckdb.connect()
     con.execute("SET memory_limit = '2GB'")
     if mode == "memory":
@@ -183,6 +204,12 @@ def report_seconds() -> float | None:
     return round(time.perf_counter() - t0, 1) if done.returncode == 0 else None
 
 
+def describe(shop: Path) -> str:
+    c = json.loads((shop / "counts.json").read_text())
+    return (f"{shop.name}: {c['events']:,} events, {c['sessions']:,} sessions, {c['users']:,} users; "
+            f"generated in {c['seconds']} s ({c['events'] / c['seconds'] / 1e6:.2f}M events/s)")
+
+
 def table(results: list[dict]) -> str:
     head = ("| helper | input | events | helper s | DuckDB SQL s | ratio | peak RSS MB |\n"
             "|---|---|---:|---:|---:|---:|---:|")
@@ -214,11 +241,13 @@ def main(argv=None) -> int:
     sizes = args.sizes.split(",")
     if "10M" in sizes:
         shop = build_shop("10M")
-        for case in ("sessionize", "funnel", "transitions", "top_paths", "channel_summary"):
+        print(describe(shop), flush=True)
+        for case in ("sessionize", "funnel", "transitions", "top_paths", "channel_summary", "rules"):
             results.append(run_case(case, shop, "memory"))
             print(table(results[-1:]).splitlines()[-1], flush=True)
     if "100M" in sizes:
         shop = build_shop("100M")
+        print(describe(shop), flush=True)
         for case in ("funnel", "transitions", "channel_summary"):
             results.append(run_case(case, shop, "parquet"))
             print(table(results[-1:]).splitlines()[-1], flush=True)
