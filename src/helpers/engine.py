@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -41,8 +42,12 @@ def connect(*, threads: int | None = None):
     """A fresh in-memory DuckDB connection with the kit's memory cap and a spill directory."""
     import duckdb
 
+    spill = Path(tempfile.gettempdir()) / "helpers-duckdb"
+    spill.mkdir(exist_ok=True)
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT,
-                                 "preserve_insertion_order": False})
+                                 "preserve_insertion_order": False,
+                                 "temp_directory": str(spill)})
+    con.execute("SET enable_progress_bar = false")  # no progress text in notebook outputs
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
