@@ -58,6 +58,7 @@ from scipy.stats import chi2_contingency
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
+from helpers import engine
 from helpers.stats import wilson
 
 UNITS = {"session": "session_id", "user": "user_id"}
@@ -299,7 +300,9 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     tz = getattr(events["ts"].dtype, "tz", None)
     for k in range(K):
         pk = pos[b, k]
-        tk = pd.to_datetime(np.where(pk >= 0, t[np.maximum(pk, 0)], np.iinfo("int64").min))
+        # int64 min is NaT's bit pattern: a view is exact and skips pandas' slow parsing path
+        tk = pd.DatetimeIndex(np.where(pk >= 0, t[np.maximum(pk, 0)],
+                                       np.iinfo("int64").min).view("M8[ns]"))
         out[f"t{k}"] = tk.tz_localize("UTC").tz_convert(tz) if tz is not None else tk
     out.attrs["steps"] = steps
     out.attrs["optional"] = [int(i) for i in np.flatnonzero(opt)]
@@ -309,8 +312,8 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
 
 # ----------------------------------------------------------------------------- counting
 
-def funnel(events: pd.DataFrame, steps, *, unit: str = "session", window=None, by=None,
-           optional=(), exclude=(), max_gap=None) -> pd.DataFrame:
+def funnel(events, steps, *, unit: str = "session", window=None, by=None,
+           optional=(), exclude=(), max_gap=None, sessions=None) -> pd.DataFrame:
     """Ordered funnel: units reaching each step, step rates with 95 % Wilson CIs, step times.
 
     A unit (session or user) reaches step ``k`` if some occurrence of step 1 is followed by
@@ -318,6 +321,17 @@ def funnel(events: pd.DataFrame, steps, *, unit: str = "session", window=None, b
     with a ``window``, all within ``window`` of that step-1 occurrence (a step exactly
     ``window`` later counts). Each unit counts at the furthest step of its best attempt.
     Exclusions, per-step gaps and optional steps: see :func:`journeys` and the module notes.
+
+    ``events`` may be a DataFrame or a Parquet file / glob / directory (see
+    :mod:`helpers.engine`). On a path the matching runs in DuckDB and only the small funnel
+    table comes back to pandas; the result is identical to the in-memory one (ties in time
+    keep (file name, row in file) order). On a path ``steps``, ``unit``, ``window``, ``by`` and
+    ``sessions`` are supported; ``optional``, ``exclude`` and ``max_gap`` need a DataFrame
+    (ValueError): they break the earliest-next-step chain that the SQL relies on.
+
+    ``sessions`` (DataFrame or Parquet path with ``session_id``) supplies ``by`` columns that
+    the events lack (e.g. device, channel): they are joined by the session of the event that
+    starts the best attempt, replacing event columns of the same name (as :func:`attach`).
 
     Returns
     -------
@@ -342,6 +356,15 @@ def funnel(events: pd.DataFrame, steps, *, unit: str = "session", window=None, b
     2   mobile  view  2             1.0                   NaT
     3   mobile  cart  1             0.5       0 days 00:00:30
     """
+    by_cols = [by] if isinstance(by, str) else list(by or [])
+    if engine.is_path(events):
+        return _funnel_sql(events, steps, unit=unit, window=window, by=by_cols,
+                           sessions=sessions, optional=optional, exclude=exclude,
+                           max_gap=max_gap)
+    if sessions is not None:
+        ses_cols = _session_columns(sessions, by_cols)
+        if ses_cols:
+            events = attach(events, _read_sessions(sessions, ses_cols), ses_cols)
     j = journeys(events, steps, unit=unit, window=window, by=by, optional=optional,
                  exclude=exclude, max_gap=max_gap)
     return summarize(j)
@@ -359,15 +382,28 @@ def summarize(j: pd.DataFrame) -> pd.DataFrame:
     opt = set(j.attrs["optional"])
     keys = [j[c] for c in by] if by else [pd.Series(0, index=j.index, name="_all")]
     total = j.groupby(keys, dropna=False, sort=True).size()
-    if not by:                      # keep the rows (with n = 0) when no unit did step 1
-        total = total.reindex(pd.Index([0], name="_all"), fill_value=0)
-    parts, prev_req = [], 0
-    for k, name in enumerate(steps):
+    ns, meds, prev_req = [], [], 0
+    for k in range(len(steps)):
         done = j[f"t{k}"].notna() if k in opt else j["reached"] >= k
         g = pd.DataFrame({"n": done.astype("int64"),
                           "dt": (j[f"t{k}"] - j[f"t{prev_req}"]).where(done & (k > 0))})
         agg = g.groupby(keys, dropna=False, sort=True)
-        part = pd.DataFrame({"n": agg["n"].sum(), "median_time_from_prev": agg["dt"].median(),
+        ns.append(agg["n"].sum())
+        meds.append(agg["dt"].median())
+        if k not in opt:
+            prev_req = k
+    return _table(total, ns, meds, steps, by, opt)
+
+
+def _table(total, ns, meds, steps, by, opt) -> pd.DataFrame:
+    """Funnel table from per-segment counts: ``total`` units, and per step ``ns[k]`` units that
+    did it and ``meds[k]`` the median time from the previous required step (all indexed by the
+    segment keys, or by ``_all`` = 0 without ``by``)."""
+    if not by:                      # keep the rows (with n = 0) when no unit did step 1
+        total = total.reindex(pd.Index([0], name="_all"), fill_value=0)
+    parts, prev_req = [], 0
+    for k, name in enumerate(steps):
+        part = pd.DataFrame({"n": ns[k], "median_time_from_prev": meds[k],
                              "n_start": total}).reindex(total.index)
         part["n"] = part["n"].fillna(0).astype("int64")
         part["step"], part["step_index"] = name, k
@@ -390,8 +426,174 @@ def summarize(j: pd.DataFrame) -> pd.DataFrame:
     first = out["step_index"].to_numpy() == 0
     out["ci_low"] = np.where(first, np.nan, lo)
     out["ci_high"] = np.where(first, np.nan, hi)
-    out["median_time_from_prev"] = pd.to_timedelta(out["median_time_from_prev"])
+    out["median_time_from_prev"] = pd.to_timedelta(out["median_time_from_prev"]).astype(
+        "timedelta64[ns]")     # all-NaT columns would otherwise come back in seconds
     return out[[*by, *FUNNEL_COLUMNS]]
+
+
+# ----------------------------------------------------------------------------- out-of-core
+
+def _q(name: str) -> str:
+    """SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    """SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _session_columns(sessions, by) -> list[str]:
+    """The ``by`` columns that ``sessions`` provides (it must have ``session_id``)."""
+    cols = list(sessions.columns) if isinstance(sessions, pd.DataFrame) else engine.columns(sessions)
+    if "session_id" not in cols:
+        raise ValueError("funnel: the sessions table has no column 'session_id'")
+    return [c for c in by if c in cols and c != "session_id"]
+
+
+def _read_sessions(sessions, cols) -> pd.DataFrame:
+    if isinstance(sessions, pd.DataFrame):
+        return sessions[["session_id", *cols]]
+    con = engine.connect()
+    try:
+        sel = ", ".join(_q(c) for c in ["session_id", *cols])
+        return con.execute(f"SELECT {sel} FROM {engine.parquet_source(sessions)}").df()
+    finally:
+        con.close()
+
+
+def _funnel_sql(path, steps, *, unit, window, by, sessions, optional, exclude, max_gap):
+    """:func:`funnel` on a Parquet source, computed in DuckDB (same rules as :func:`journeys`).
+
+    Every step event gets its position ``p`` in its unit (row_number over time, file, row) and
+    the position ``r`` where its tie group in time starts (rank over time). ``journeys``'s
+    ``searchsorted`` calls then become ASOF joins on ``p``: the next step is the first event of
+    that step with ``p >= r`` of the previous match (a tie in time counts), or ``p > `` every
+    matched position when the step name repeats.
+    """
+    steps = list(steps)
+    K = len(steps)
+    if K < 2:
+        raise ValueError("funnel: give at least two steps")
+    if unit not in UNITS:
+        raise ValueError(f"funnel: unit must be 'session' or 'user', not {unit!r}")
+    for name, val in [("optional", optional), ("exclude", exclude), ("max_gap", max_gap)]:
+        if val is not None and not (isinstance(val, (list, tuple, set, dict)) and not val):
+            raise ValueError(f"funnel: {name}= is not supported on a Parquet path (the SQL "
+                             f"matches the earliest next step, exact only for a total window); "
+                             f"load the events into a DataFrame for {name}=")
+    win = None if window is None else pd.Timedelta(window).value
+    if win is not None and win < 0:
+        raise ValueError("funnel: window must not be negative")
+    ucol = UNITS[unit]
+    ses_cols = _session_columns(sessions, by) if sessions is not None else []
+    have = engine.columns(path)
+    need = [ucol, "ts", "event", *[c for c in by if c not in ses_cols]]
+    if ses_cols:
+        need.append("session_id")
+    missing = [c for c in dict.fromkeys(need) if c not in have]
+    if missing:
+        raise ValueError(f"funnel: the events at {path} have no column(s) {missing}")
+
+    names = list(dict.fromkeys(steps))
+    code = [names.index(x) for x in steps]
+    src = engine.parquet_source(path)
+    first = f"event = {_lit(steps[0])}"
+    carry = [c for c in by if c not in ses_cols] + (["session_id"] if ses_cols else [])
+    bcols = [f"b{i}" for i in range(len(carry))]
+    # segment columns are only needed on the step-1 rows that can start an attempt
+    carry_sel = "".join(f", CASE WHEN {first} THEN {_q(c)} END AS {b}"
+                        for c, b in zip(carry, bcols))
+    case = " ".join(f"WHEN {_lit(x)} THEN {i}" for i, x in enumerate(names))
+    con = engine.connect()
+    try:
+        con.execute(f"""
+            CREATE TEMP TABLE pos AS
+            SELECT u, t, e, row_number() OVER (PARTITION BY u ORDER BY t, f, fr) AS p,
+                   rank() OVER (PARTITION BY u ORDER BY t) AS r {''.join(', ' + b for b in bcols)}
+            FROM (SELECT {_q(ucol)} AS u, epoch_ns(ts) AS t, CASE event {case} END AS e,
+                         filename AS f, file_row_number AS fr {carry_sel}
+                  FROM {src} WHERE event IN ({', '.join(map(_lit, names))}))""")
+        bad = con.execute("SELECT count(*) FROM pos WHERE u IS NULL OR t IS NULL").fetchall()[0][0]
+        if bad:
+            raise ValueError(f"funnel: events at {path} have a missing {ucol} or ts in {bad} "
+                             f"step rows")
+        bsel = "".join(", " + b for b in bcols)
+        # Drop attempts dominated by the next step-1 occurrence (same rule as journeys).
+        prune = ""
+        if steps[1] != steps[0]:
+            prune = "WHERE NOT (r_next IS NOT NULL AND (fn IS NULL OR fn >= r_next))"
+        keep1 = "QUALIFY row_number() OVER (PARTITION BY u ORDER BY p) = 1" if win is None else ""
+        ctes = [f"""s0 AS (SELECT u, p, r, t {bsel},
+                        lead(r) OVER (PARTITION BY u ORDER BY p) AS r_next
+                        FROM pos WHERE e = {code[0]})""",
+                f"""s1 AS (SELECT s0.*, c.p AS fn FROM s0
+                        ASOF LEFT JOIN (SELECT u, p FROM pos WHERE e = {code[1]}) c
+                        ON s0.u = c.u AND c.p >= s0.r)""",
+                f"""a0 AS (SELECT u, p AS sp, t AS st {bsel}, 0 AS reached, r AS prev_r,
+                        p AS maxpos, t AS t0 FROM s1 {prune} {keep1})"""]
+        tcols = ["t0"]
+        for k in range(1, K):
+            cond = "c.p > a.maxpos" if steps[k] in steps[:k] else "c.p >= a.prev_r"
+            in_win = f" AND c.t - a.st <= {win}" if win is not None else ""
+            ok = f"(a.reached = {k - 1} AND c.p IS NOT NULL{in_win})"
+            ctes.append(f"""a{k} AS (SELECT a.u, a.sp, a.st {''.join(', a.' + b for b in bcols)},
+                CASE WHEN {ok} THEN {k} ELSE a.reached END AS reached,
+                CASE WHEN {ok} THEN c.r ELSE a.prev_r END AS prev_r,
+                CASE WHEN {ok} THEN greatest(a.maxpos, c.p) ELSE a.maxpos END AS maxpos,
+                {''.join('a.' + x + ', ' for x in tcols)}CASE WHEN {ok} THEN c.t END AS t{k}
+                FROM a{k - 1} a ASOF LEFT JOIN (SELECT u, p, r, t FROM pos WHERE e = {code[k]}) c
+                ON a.u = c.u AND {cond})""")
+            tcols.append(f"t{k}")
+        ctes.append(f"""best AS (SELECT * FROM a{K - 1}
+                    QUALIFY row_number() OVER (PARTITION BY u ORDER BY reached DESC, sp) = 1)""")
+        seg = [f"best.{b} AS {_q(c)}" for c, b in zip(carry, bcols) if c != "session_id"]
+        join = ""
+        if ses_cols:
+            ses = _read_sessions(sessions, ses_cols) if isinstance(sessions, pd.DataFrame) \
+                else None
+            if ses is not None:
+                con.register("ses_df", ses)
+                ses_src = "ses_df"
+            else:
+                ses_src = f"(SELECT session_id, {', '.join(map(_q, ses_cols))} " \
+                          f"FROM {engine.parquet_source(sessions)})"
+            dup = con.execute(f"SELECT count(*) - count(DISTINCT session_id) FROM {ses_src}"
+                              ).fetchall()[0][0]
+            if dup:
+                raise ValueError(f"funnel: {dup} duplicate keys in the sessions' 'session_id'")
+            sid = bcols[carry.index("session_id")]
+            join = f"LEFT JOIN {ses_src} ses ON best.{sid} = ses.session_id"
+            seg += [f"ses.{_q(c)} AS {_q(c)}" for c in ses_cols]
+        seg = [s for c in by for s in seg if s.endswith(f" AS {_q(c)}")]   # the order of by
+        aggs = ["count(*) AS total"]
+        for k in range(1, K):
+            aggs.append(f"count(*) FILTER (WHERE reached >= {k}) AS n{k}")
+            aggs.append(f"median((t{k} - t{k - 1})::DOUBLE) FILTER (WHERE reached >= {k}) AS m{k}")
+        group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(by)))}" if by else ""
+        agg = con.execute(f"""WITH {', '.join(ctes)}
+            SELECT {''.join(x + ', ' for x in seg)}{', '.join(aggs)}
+            FROM best {join} {group}""").df()
+    finally:
+        con.close()
+
+    if by:
+        agg = agg.sort_values(by, kind="stable", na_position="last").reset_index(drop=True)
+        for c in by:        # pandas groups an all-missing key column as float NaN
+            if len(agg) and agg[c].isna().all():
+                agg[c] = np.full(len(agg), np.nan)
+        idx = pd.MultiIndex.from_frame(agg[by]) if len(by) > 1 else pd.Index(agg[by[0]])
+    else:
+        idx = pd.Index(np.zeros(len(agg), dtype="int64"), name="_all")
+    total = pd.Series(agg["total"].to_numpy("int64"), index=idx)
+    ns, meds = [total], [pd.Series(pd.NaT, index=idx, dtype="timedelta64[ns]")]
+    for k in range(1, K):
+        ns.append(pd.Series(agg[f"n{k}"].to_numpy("int64"), index=idx))
+        m = agg[f"m{k}"].to_numpy("float64")
+        # pandas turns a float median back into a timedelta by truncating toward zero
+        td = pd.to_timedelta(np.trunc(np.nan_to_num(m)).astype("int64"), unit="ns")
+        meds.append(pd.Series(td, index=idx).where(~np.isnan(m)))
+    return _table(total, ns, meds, steps, by, set())
 
 
 # ----------------------------------------------------------------------------- tests

@@ -38,6 +38,7 @@ from math import ceil
 import numpy as np
 import pandas as pd
 
+from helpers.engine import is_path
 from helpers.stats import wilson
 
 START = "(start)"
@@ -56,8 +57,8 @@ SPARSE_CELLS = 20_000_000
 # --------------------------------------------------------------------------- sessions
 
 
-def sessionize(events: pd.DataFrame, gap="30min", *, user: str = "user_id", time: str = "ts",
-               out: str = "session_id") -> pd.DataFrame:
+def sessionize(events, gap="30min", *, user: str = "user_id", time: str = "ts",
+               out: str = "session_id", to=None):
     """Give every event a session id: a new session starts after more than ``gap`` of inactivity.
 
     The rule is the one web analytics tools use (Google Analytics: 30 minutes). Per user,
@@ -65,9 +66,15 @@ def sessionize(events: pd.DataFrame, gap="30min", *, user: str = "user_id", time
     when the time since the user's previous event is **strictly greater** than ``gap``. A gap
     of exactly ``gap`` stays in the same session.
 
+    On a Parquet file / glob / directory (see :mod:`helpers.engine`) the same rule runs in
+    DuckDB (window functions, spilling to disk) and the sessionized log, as large as its input,
+    is written to the Parquet file ``to`` (required), whose path is returned. Input order
+    there is (file name, row in file): rows come out in that order, and ties in time keep it,
+    so the ids equal those of the in-memory function on the files concatenated in name order.
+
     Parameters
     ----------
-    events : DataFrame
+    events : DataFrame or str or PathLike
         Needs ``user`` and ``time`` columns without nulls.
     gap : str or Timedelta
         Inactivity that ends a session (must be positive).
@@ -75,10 +82,12 @@ def sessionize(events: pd.DataFrame, gap="30min", *, user: str = "user_id", time
         Column names of the user id and the timestamp.
     out : str
         Name of the session id column to write (replaced if present).
+    to : str or PathLike, optional
+        Output Parquet file; required when ``events`` is a path, not allowed otherwise.
 
     Returns
     -------
-    DataFrame
+    DataFrame (or the path ``to``)
         A copy of ``events`` in its original row order with ``out`` added: int64 ids
         1, 2, … numbered in (user, session start) order, so the same log always gets the
         same ids.
@@ -90,6 +99,13 @@ def sessionize(events: pd.DataFrame, gap="30min", *, user: str = "user_id", time
     >>> sessionize(ev)["session_id"].tolist()
     [2, 2, 3, 1]
     """
+    from helpers import engine
+
+    if engine.is_path(events):
+        return _sessionize_sql(events, gap, user=user, time=time, out=out, to=to)
+    if to is not None:
+        raise ValueError("sessionize: to= is for Parquet input; on a DataFrame save the result "
+                         "yourself (.to_parquet)")
     _require(events, "events", [user, time])
     gap = pd.Timedelta(gap)
     if gap <= pd.Timedelta(0):
@@ -107,6 +123,66 @@ def sessionize(events: pd.DataFrame, gap="30min", *, user: str = "user_id", time
     return res
 
 
+def _sessionize_sql(path, gap, *, user, time, out, to):
+    """:func:`sessionize` on Parquet in DuckDB; writes ``to`` and returns it."""
+    from helpers import engine
+
+    if to is None:
+        raise ValueError("sessionize: on a Parquet path give to= (the output Parquet file); a "
+                         "sessionized log is as large as its input")
+    gap = pd.Timedelta(gap)
+    if gap <= pd.Timedelta(0):
+        raise ValueError(f"gap must be positive, got {gap}")
+    q = lambda c: '"' + str(c).replace('"', '""') + '"'   # noqa: E731 (SQL identifier)
+    src = engine.parquet_source(path)
+    con = engine.connect()
+    try:
+        desc = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
+        types = {r[0]: r[1] for r in desc}
+        lack = [c for c in [user, time] if c not in types]
+        if lack:
+            raise ValueError(f"events: missing column(s) {', '.join(map(repr, lack))}; "
+                             f"it has {', '.join(types)}")
+        if not types[time].startswith("TIMESTAMP"):
+            raise ValueError(f"events.{time}: expected timestamps, got type {types[time]}")
+        for col, what in [(user, "null value(s)"), (time, "missing timestamp(s)")]:
+            bad = con.execute(f"SELECT count(*) FROM {src} WHERE {q(col)} IS NULL"
+                              ).fetchall()[0][0]
+            if bad:
+                raise ValueError(f"events.{col}: {bad} {what} in {path}")
+        # Narrow pass: ids keyed by (file, row); numbered per user, then offset by the
+        # sessions of all smaller user ids, as the in-memory cumulative sum does.
+        con.execute(f"""
+            CREATE TEMP TABLE ids AS
+            WITH e AS (
+                SELECT {q(user)} AS u, epoch_ns({q(time)}) AS t, filename AS f,
+                       file_index AS fi, file_row_number AS r FROM {src}),
+            g AS (
+                SELECT u, t, f, fi, r, CASE WHEN t - lag(t) OVER w <= {gap.value} THEN 0
+                                            ELSE 1 END AS new
+                FROM e WINDOW w AS (PARTITION BY u ORDER BY t, f, r)),
+            k AS (
+                SELECT u, fi, r, sum(new) OVER (PARTITION BY u ORDER BY t, f, r
+                                                ROWS UNBOUNDED PRECEDING) AS k FROM g),
+            n AS (
+                SELECT u, sum(max(k)) OVER (ORDER BY u ROWS UNBOUNDED PRECEDING) - max(k) AS off
+                FROM k GROUP BY u)
+            SELECT fi, r, (n.off + k.k)::BIGINT AS sid FROM k JOIN n USING (u)""")
+        cols = list(types)
+        sel = [f"ids.sid AS {q(out)}" if c == out else f"s.{q(c)}" for c in cols]
+        if out not in cols:
+            sel.append(f"ids.sid AS {q(out)}")
+        target = "'" + str(to).replace("'", "''") + "'"
+        con.execute(f"""
+            COPY (SELECT {', '.join(sel)}
+                  FROM (SELECT *, file_index AS _fi, file_row_number AS _r FROM {src}) s
+                  JOIN ids ON s._fi = ids.fi AND s._r = ids.r
+                  ORDER BY s._fi, s._r) TO {target} (FORMAT parquet)""")
+    finally:
+        con.close()
+    return to
+
+
 def transitions(events: pd.DataFrame, by: str = "event", *, session: str = "session_id",
                 time: str = "ts") -> pd.DataFrame:
     """Transition counts and probabilities between consecutive events of a session.
@@ -118,8 +194,11 @@ def transitions(events: pd.DataFrame, by: str = "event", *, session: str = "sess
 
     Parameters
     ----------
-    events : DataFrame
-        Needs ``session``, ``time`` and ``by`` columns.
+    events : DataFrame or str or Path
+        Needs ``session``, ``time`` and ``by`` columns. A Parquet file, glob or directory is
+        read by DuckDB (see :mod:`helpers.engine`) without loading the events into pandas;
+        the result is identical to the DataFrame read from the same files, because ties in
+        time are broken by input order: files in sorted name order, then row order.
     by : str
         Column whose values are the states (``"event"`` or ``"page_type"``).
 
@@ -143,14 +222,19 @@ def transitions(events: pd.DataFrame, by: str = "event", *, session: str = "sess
     3  view_item     (exit)  2       0.6667
     4  view_item  view_item  1       0.3333
     """
-    o = _ordered(events, by, session=session, time=time)
-    names = list(o.names) + [START, EXIT]
-    k = len(names)
-    x = o.state
-    first, last = o.first, o.last
-    frm = np.where(first, k - 2, np.r_[0, x[:-1]])
-    key = np.concatenate([frm * k + x, x[last] * k + (k - 1)])
-    cnt = np.bincount(key, minlength=k * k)
+    if is_path(events):
+        names, cnt, missing, n_sess = _transitions_sql(events, by, session=session, time=time)
+        k = len(names)
+    else:
+        o = _ordered(events, by, session=session, time=time)
+        names = list(o.names) + [START, EXIT]
+        k = len(names)
+        x = o.state
+        first, last = o.first, o.last
+        frm = np.where(first, k - 2, np.r_[0, x[:-1]])
+        key = np.concatenate([frm * k + x, x[last] * k + (k - 1)])
+        cnt = np.bincount(key, minlength=k * k)
+        missing, n_sess = o.missing, int(first.sum()) if len(first) else 0
     nz = np.flatnonzero(cnt)
     res = pd.DataFrame({"from": np.array(names, dtype=object)[nz // k],
                         "to": np.array(names, dtype=object)[nz % k],
@@ -160,8 +244,8 @@ def transitions(events: pd.DataFrame, by: str = "event", *, session: str = "sess
     res["ci_low"], res["ci_high"] = wilson(res["n"].to_numpy(), out_n)
     res = res.sort_values(["from", "n", "to"], ascending=[True, False, True], kind="stable")
     res = res.reset_index(drop=True).astype({"from": "str", "to": "str"})
-    res.attrs["missing"] = o.missing
-    res.attrs["sessions"] = int(first.sum()) if len(first) else 0
+    res.attrs["missing"] = missing
+    res.attrs["sessions"] = n_sess
     return res
 
 
@@ -178,8 +262,9 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
 
     Parameters
     ----------
-    events : DataFrame
-        Needs ``session``, ``time``, ``by`` and ``event``.
+    events : DataFrame or str or Path
+        Needs ``session``, ``time``, ``by`` and ``event``. A Parquet path is handled in DuckDB
+        as in :func:`transitions` (same result, nothing per event loaded into pandas).
     max_steps : int
         Steps kept per path (1–12).
     n : int
@@ -206,32 +291,36 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
     """
     if not 1 <= int(max_steps) <= 12:
         raise ValueError(f"max_steps must be between 1 and 12, got {max_steps}")
-    _require(events, "events", ["event"])
-    o = _ordered(events, by, session=session, time=time)
-    m = len(o.state)
-    keep = np.ones(m, dtype=bool)
-    keep[1:] = o.first[1:] | (o.state[1:] != o.state[:-1])
-    x, first = o.state[keep], o.first[keep]
-    start = np.flatnonzero(first)
-    step = np.arange(len(x)) - np.repeat(start, np.diff(np.r_[start, len(x)]))
-    n_sess = len(start)
     width = int(max_steps) + 1  # one extra digit marks "…"
-    base = len(o.names) + 2     # 0 = no step, 1..K states, K+1 = "…"
-    if base ** width >= 2 ** 62:
-        raise ValueError(f"too many distinct {by!r} values ({len(o.names)}) for "
-                         f"max_steps={max_steps}; use fewer steps or a coarser column")
-    digit = np.where(step < max_steps, x + 1, base - 1)
-    on = step <= max_steps
-    sidx = np.cumsum(first) - 1
-    key = np.zeros(n_sess, dtype=np.int64)
-    np.add.at(key, sidx[on], digit[on] * base ** (width - 1 - step[on]))
-    bought = np.zeros(n_sess, dtype=np.int64)
-    is_buy = _is(events, "event", purchase, o.order)
-    np.maximum.at(bought, np.cumsum(o.first) - 1, is_buy.astype(np.int64))
-    df = pd.DataFrame({"key": key, "bought": bought})
-    g = df.groupby("key", sort=True)["bought"].agg(["size", "sum"]).reset_index()
-    g = g.sort_values(["size", "key"], ascending=[False, True], kind="stable").head(int(n))
-    labels = np.array([""] + list(o.names) + [MORE], dtype=object)
+    if is_path(events):
+        names, g, n_sess, truncated = _top_paths_sql(events, max_steps, n, by=by, session=session,
+                                                     time=time, purchase=purchase)
+        base = len(names) + 2
+    else:
+        _require(events, "events", ["event"])
+        o = _ordered(events, by, session=session, time=time)
+        names = o.names
+        m = len(o.state)
+        keep = np.ones(m, dtype=bool)
+        keep[1:] = o.first[1:] | (o.state[1:] != o.state[:-1])
+        x, first = o.state[keep], o.first[keep]
+        start = np.flatnonzero(first)
+        step = np.arange(len(x)) - np.repeat(start, np.diff(np.r_[start, len(x)]))
+        n_sess = len(start)
+        base = _path_base(len(names), max_steps, by)  # 0 = no step, 1..K states, K+1 = "…"
+        digit = np.where(step < max_steps, x + 1, base - 1)
+        on = step <= max_steps
+        sidx = np.cumsum(first) - 1
+        key = np.zeros(n_sess, dtype=np.int64)
+        np.add.at(key, sidx[on], digit[on] * base ** (width - 1 - step[on]))
+        bought = np.zeros(n_sess, dtype=np.int64)
+        is_buy = _is(events, "event", purchase, o.order)
+        np.maximum.at(bought, np.cumsum(o.first) - 1, is_buy.astype(np.int64))
+        df = pd.DataFrame({"key": key, "bought": bought})
+        g = df.groupby("key", sort=True)["bought"].agg(["size", "sum"]).reset_index()
+        g = g.sort_values(["size", "key"], ascending=[False, True], kind="stable").head(int(n))
+        truncated = int((np.diff(np.r_[start, len(x)]) > max_steps).sum())
+    labels = np.array([""] + list(names) + [MORE], dtype=object)
     digits = (g["key"].to_numpy()[:, None] // base ** np.arange(width - 1, -1, -1)) % base
     paths = [" → ".join(labels[d[d > 0]]) for d in digits]  # only the n shown paths
     res = pd.DataFrame({"path": paths, "steps": (digits > 0).sum(axis=1).astype("int64"),
@@ -242,8 +331,150 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
     res["ci_low"], res["ci_high"] = wilson(res["purchases"].to_numpy(), res["sessions"].to_numpy())
     res = res.astype({"path": "str"})
     res.attrs["sessions"] = int(n_sess)
-    res.attrs["truncated"] = int((np.diff(np.r_[start, len(x)]) > max_steps).sum())
+    res.attrs["truncated"] = int(truncated)
     return res
+
+
+# Out-of-core versions of transitions/top_paths (events given as a Parquet path). DuckDB does the
+# per-session window work (LAG over session, ordered by time, then input order); pandas only sees
+# the distinct states and the small aggregated counts, and builds the result with the same code
+# as the in-memory path. Input order of Parquet rows = (file_index, file_row_number): files in
+# the sorted order of their names (DuckDB's glob order, which is also the order in which
+# pd.read_parquet(directory) concatenates them), then row order within the file.
+_ORD = "(file_index::BIGINT << 40) + file_row_number"
+
+
+def _q(name: str) -> str:
+    """A SQL identifier, double-quoted."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _state_codes(con, events, by: str, *, session: str, time: str, extra=()):
+    """Check a Parquet events source and number its ``by`` values as :func:`_ordered` does.
+
+    Registers the view ``_ev`` (s, t, o, x = state code; plus ``extra`` columns unchanged) and
+    returns ``(names, missing)``: ``names`` are the sorted distinct values as str (+ MISSING when
+    there are nulls), ``missing`` the count of null ``by`` values.
+    """
+    from helpers import engine
+
+    cols = engine.columns(events)
+    lack = [c for c in [session, time, by, *extra] if c not in cols]
+    if lack:
+        raise ValueError(f"events: missing column(s) {', '.join(map(repr, lack))}; "
+                         f"it has {', '.join(cols)}")
+    src = engine.parquet_source(events)
+    con.execute("SET enable_progress_bar = false")  # no progress text in notebook outputs
+    ttype = con.execute(f"SELECT typeof({_q(time)}) FROM {src} LIMIT 1").fetchall()
+    if ttype and not ttype[0][0].startswith("TIMESTAMP"):
+        raise ValueError(f"events.{time}: expected timestamps, got type {ttype[0][0]}")
+    # one scan: distinct states with their counts, and the null checks pandas would do
+    vals = con.execute(f"SELECT {_q(by)} AS v, count(*) AS n, "
+                       f"count(*) FILTER ({_q(session)} IS NULL) AS ns, "
+                       f"count(*) FILTER ({_q(time)} IS NULL) AS nt "
+                       f"FROM {src} GROUP BY ALL").df()
+    for col, what in [("ns", f"events.{session}: {{}} null value(s)"),
+                      ("nt", f"events.{time}: {{}} missing timestamp(s)")]:
+        bad = int(vals[col].sum())
+        if bad:
+            raise ValueError(what.format(bad))
+    isnull = vals["v"].isna().to_numpy()
+    present = vals.loc[~isnull, "v"]
+    codes, uniq = pd.factorize(present, sort=True)
+    names = [str(v) for v in uniq]
+    missing = int(vals.loc[isnull, "n"].sum())
+    miss_code = len(names)
+    if missing:
+        names.append(MISSING)
+    con.register("_codes", pd.DataFrame({"v": present.to_numpy(), "code": codes.astype("int64")}))
+    more = "".join(f", e.{_q(c)}" for c in extra)
+    con.execute(f"CREATE TEMP VIEW _ev AS SELECT e.{_q(session)} AS s, e.{_q(time)} AS t, "
+                f"{_ORD} AS o, coalesce(c.code, {miss_code}) AS x{more} "
+                f"FROM {src} AS e LEFT JOIN _codes AS c ON e.{_q(by)} = c.v")
+    return names, missing
+
+
+def _transitions_sql(events, by: str, *, session: str, time: str):
+    """:func:`transitions` counts from a Parquet source: (names, k*k counts, missing, sessions)."""
+    from helpers import engine
+
+    con = engine.connect()
+    try:
+        names, missing = _state_codes(con, events, by, session=session, time=time)
+        names = names + [START, EXIT]
+        k = len(names)
+        # One row per event: its incoming pair (prev or START -> x) and, for the last event, the
+        # outgoing pair (x -> EXIT); grouping by both keeps it one pass over the window result.
+        agg = con.execute(f"""
+            SELECT coalesce(prv, {k - 2}) * {k} + x AS k1,
+                   CASE WHEN nxt IS NULL THEN x * {k} + {k - 1} END AS k2,
+                   count(*) AS n
+            FROM (SELECT x, lag(x) OVER w AS prv, lead(x) OVER w AS nxt FROM _ev
+                  WINDOW w AS (PARTITION BY s ORDER BY t, o))
+            GROUP BY ALL""").df()
+    finally:
+        con.close()
+    n = agg["n"].to_numpy(dtype=np.int64)
+    cnt = np.zeros(k * k, dtype=np.int64)
+    np.add.at(cnt, agg["k1"].to_numpy(dtype=np.int64), n)
+    out = agg["k2"].notna().to_numpy()
+    np.add.at(cnt, agg.loc[out, "k2"].to_numpy(dtype=np.int64), n[out])
+    n_sess = int(cnt[(k - 2) * k:(k - 1) * k].sum())
+    return names, cnt, missing, n_sess
+
+
+def _path_base(n_states: int, max_steps: int, by: str) -> int:
+    """Digit base of a :func:`top_paths` key; refuses keys that would not fit in int64."""
+    base = n_states + 2
+    if base ** (int(max_steps) + 1) >= 2 ** 62:
+        raise ValueError(f"too many distinct {by!r} values ({n_states}) for "
+                         f"max_steps={max_steps}; use fewer steps or a coarser column")
+    return base
+
+
+def _top_paths_sql(events, max_steps: int, n: int, *, by: str, session: str, time: str,
+                   purchase: str):
+    """:func:`top_paths` from a Parquet source: (names, top-n key table, sessions, truncated).
+
+    The path key is the same base-(K+2) number as in memory, so ties sort identically.
+    """
+    from helpers import engine
+
+    m = int(max_steps)
+    con = engine.connect()
+    try:
+        names, _ = _state_codes(con, events, by, session=session, time=time, extra=["event"])
+        base = _path_base(len(names), m, by)
+        width = m + 1
+        powers = "[" + ", ".join(str(base ** (width - 1 - j)) for j in range(width)) + "]::BIGINT[]"
+        g = con.execute(f"""
+            WITH a AS (
+                SELECT s, t, o, x, lag(x) OVER w AS prv,
+                       bool_or(coalesce(event = $purchase, false)) OVER (
+                           w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS buy
+                FROM _ev WINDOW w AS (PARTITION BY s ORDER BY t, o)),
+            b AS (  -- consecutive repeats collapsed; step = position in the collapsed path
+                SELECT s, x, buy, row_number() OVER (PARTITION BY s ORDER BY t, o) - 1 AS step
+                FROM a WHERE prv IS NULL OR prv <> x),
+            per AS (
+                SELECT s, sum(CASE WHEN step <= {m} THEN
+                           (CASE WHEN step < {m} THEN x + 1 ELSE {base - 1} END)
+                           * ({powers})[step + 1] END)::BIGINT AS key,
+                       count(*) > {m} AS cut, bool_or(buy)::BIGINT AS bought
+                FROM b GROUP BY s),
+            k AS (SELECT key, count(*) AS size, sum(bought)::BIGINT AS sum,
+                         sum(cut::BIGINT) AS cut FROM per GROUP BY key)
+            SELECT key, size, sum, sum(size) OVER () AS n_sess, sum(cut) OVER () AS cut
+            FROM k ORDER BY size DESC, key LIMIT {int(n)}""",
+                        {"purchase": purchase}).df()
+    finally:
+        con.close()
+    n_sess = int(g["n_sess"].iloc[0]) if len(g) else 0
+    truncated = int(g["cut"].iloc[0]) if len(g) else 0
+    g = pd.DataFrame({"key": g["key"].to_numpy(dtype=np.int64),
+                      "size": g["size"].to_numpy(dtype=np.int64),
+                      "sum": g["sum"].to_numpy(dtype=np.int64)})
+    return names, g, n_sess, truncated
 
 
 # --------------------------------------------------------------------------- looking

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from helpers.engine import is_path
 from helpers.stats import wilson
 
 MODELS = ("first_touch", "last_touch", "linear", "markov")
@@ -59,7 +60,10 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
     ----------
     store : helpers.data.Store
         Needs ``sessions`` (with ``channel``) and ``events``; ``users``, ``orders`` and
-        ``spend`` are used when present (their columns are NaN otherwise).
+        ``spend`` are used when present (their columns are NaN otherwise). ``events`` and/or
+        ``sessions`` may be Parquet paths (file, glob or directory): the per-session and
+        per-channel counting then runs in DuckDB (:mod:`helpers.engine`) and only each user's
+        first session and the sessions of orders come back to pandas; same result.
     margin : float, optional
         Gross margin as a fraction of revenue (an assumption: the data has no cost of goods).
         When given, adds ``profit`` = margin x revenue - spend.
@@ -116,26 +120,29 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
     0   Email         2          2       0  10.0   0.0
     1  Direct         1          0       1   NaN   NaN
     """
-    ses = _sessions(store)
-    ev = store.events
-    sid = ses["session_id"]
-
-    n_events = ev.groupby("session_id", sort=False).size().reindex(sid).fillna(0).to_numpy()
-    if "page_type" in ev.columns and ev["page_type"].notna().any():
-        pages = ev["page_type"].notna().groupby(ev["session_id"], sort=False).sum()
-        n_pages = pages.reindex(sid).fillna(0).to_numpy()
+    if is_path(store.events) or is_path(store.sessions):
+        out, acq, ses = _channel_counts_sql(store)
     else:
-        n_pages = n_events
-    bought = sid.isin(ev.loc[ev["event"] == "purchase", "session_id"]).to_numpy()
-    per_session = pd.DataFrame({"channel": ses["channel"].to_numpy(),
-                                "user_id": ses["user_id"].to_numpy(),
-                                "bounce": n_events <= 1, "pages": n_pages, "conv": bought})
-    g = per_session.groupby("channel", sort=True)
-    out = pd.DataFrame({"sessions": g.size(), "users": g["user_id"].nunique(),
-                        "bounces": g["bounce"].sum(), "pages": g["pages"].sum(),
-                        "conversions": g["conv"].sum()})
+        ses = _sessions(store)
+        ev = store.events
+        sid = ses["session_id"]
 
-    acq = acquisition_channels(store)
+        n_events = ev.groupby("session_id", sort=False).size().reindex(sid).fillna(0).to_numpy()
+        if "page_type" in ev.columns and ev["page_type"].notna().any():
+            pages = ev["page_type"].notna().groupby(ev["session_id"], sort=False).sum()
+            n_pages = pages.reindex(sid).fillna(0).to_numpy()
+        else:
+            n_pages = n_events
+        bought = sid.isin(ev.loc[ev["event"] == "purchase", "session_id"]).to_numpy()
+        per_session = pd.DataFrame({"channel": ses["channel"].to_numpy(),
+                                    "user_id": ses["user_id"].to_numpy(),
+                                    "bounce": n_events <= 1, "pages": n_pages, "conv": bought})
+        g = per_session.groupby("channel", sort=True)
+        out = pd.DataFrame({"sessions": g.size(), "users": g["user_id"].nunique(),
+                            "bounces": g["bounce"].sum(), "pages": g["pages"].sum(),
+                            "conversions": g["conv"].sum()})
+        acq = acquisition_channels(store)
+
     out = out.join(acq.value_counts().rename("new_users"), how="outer")
 
     orders, attrs = _completed_orders(store, ses)
@@ -218,6 +225,83 @@ def acquisition_channels(store) -> pd.Series:
     else:
         acq = first
     return acq.astype("str").rename("acquisition_channel").rename_axis("user_id")
+
+
+def _channel_counts_sql(store):
+    """The event- and session-level part of :func:`channel_summary` in DuckDB.
+
+    For a store whose ``events`` and/or ``sessions`` are Parquet paths (the other one may be a
+    DataFrame, which DuckDB scans in place). Returns ``(out, acq, ses)``: the per-channel counts
+    (as the in-memory code builds them), the acquisition channels, and the few sessions the
+    rest of :func:`channel_summary` needs (each user's first session and the sessions that
+    orders point to), with ``channel`` filled as :func:`_sessions` does.
+    """
+    from types import SimpleNamespace
+
+    from helpers import engine
+
+    con = engine.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")  # no progress text in notebook outputs
+        tables = {}
+        for name, need in [("sessions", ["session_id", "user_id", "started_at", "channel"]),
+                           ("events", ["session_id", "event"])]:
+            x = getattr(store, name)
+            if x is None:
+                cols = []
+            elif is_path(x):
+                cols = engine.columns(x)
+            else:
+                cols = list(x.columns)
+            if name == "sessions" and "channel" not in cols:
+                raise ValueError("sources needs the sessions table with a channel column "
+                                 "(sessions.channel); this store has none")
+            lack = [c for c in need if c not in cols]
+            if lack:
+                raise ValueError(f"{name}: missing column(s) {', '.join(map(repr, lack))}")
+            if is_path(x):
+                tables[name] = engine.parquet_source(x)
+            else:
+                con.register(f"_{name}", x[[c for c in need + ["page_type"] if c in cols]])
+                tables[name] = f"_{name}"
+            if name == "events":
+                has_pages = "page_type" in cols
+        ses, ev = tables["sessions"], tables["events"]
+        pages = "count(page_type)" if has_pages else "0"
+        out = con.execute(f"""
+            WITH e AS (SELECT session_id, count(*) AS n, {pages} AS p,
+                              bool_or(event = 'purchase') AS buy
+                       FROM {ev} GROUP BY session_id)
+            SELECT coalesce(s.channel, $not_set) AS channel, count(*)::BIGINT AS sessions,
+                   count(DISTINCT s.user_id)::BIGINT AS users,
+                   sum((coalesce(e.n, 0) <= 1)::BIGINT)::BIGINT AS bounces,
+                   sum(coalesce(e.n, 0))::DOUBLE AS n_events,
+                   sum(coalesce(e.p, 0))::DOUBLE AS pages,
+                   sum(coalesce(e.buy, false)::BIGINT)::BIGINT AS conversions
+            FROM {ses} AS s LEFT JOIN e ON s.session_id = e.session_id
+            GROUP BY ALL ORDER BY channel""", {"not_set": NOT_SET}).df()
+        # pages = events with a page_type, unless no event at all has one (then all events)
+        any_page = has_pages and (out["pages"].sum() > 0 or con.execute(
+            f"SELECT count(page_type) > 0 FROM {ev}").fetchone()[0])
+        if not any_page:
+            out["pages"] = out["n_events"]
+        order_ids = "SELECT NULL::BIGINT AS session_id WHERE false"
+        if store.orders is not None:
+            con.register("_orders", store.orders[["session_id"]])
+            order_ids = "SELECT session_id FROM _orders"
+        few = con.execute(f"""
+            SELECT session_id, user_id, started_at, channel FROM {ses}
+            QUALIFY row_number() OVER (PARTITION BY user_id
+                                       ORDER BY started_at NULLS LAST, session_id NULLS LAST) = 1
+            UNION
+            SELECT session_id, user_id, started_at, channel FROM {ses}
+            WHERE session_id IN ({order_ids})""").df()
+    finally:
+        con.close()
+    out = out.drop(columns="n_events").astype({"channel": "str"}).set_index("channel")
+    few = few.sort_values(["started_at", "session_id"], kind="stable").reset_index(drop=True)
+    small = SimpleNamespace(users=store.users, sessions=few)
+    return out, acquisition_channels(small), _sessions(small)
 
 
 # --------------------------------------------------------------------------- channel quality
