@@ -1011,7 +1011,7 @@ def _clicks(spend, sessions):
     return out.sort_values(["date", "channel"], kind="mergesort").reset_index(drop=True)
 
 
-def _expected_lift(affinity: np.ndarray, reps: int = 60, seed: int = 12345) -> list[dict]:
+def _expected_lift(affinity: np.ndarray, reps: int | None = None, seed: int = 12345) -> list[dict]:
     """Lift of each planted pair expected for this shop's orders, by Monte Carlo of the basket model.
 
     ``affinity`` holds one row per order (the buyer's category taste); the baskets of those
@@ -1020,6 +1020,8 @@ def _expected_lift(affinity: np.ndarray, reps: int = 60, seed: int = 12345) -> l
     basket-drawing noise.
     """
     rng = np.random.default_rng(seed)
+    if reps is None:  # about 250k baskets in all, at most 60 draws per order
+        reps = min(60, -(-250_000 // max(len(affinity), 1)))
     aff = np.tile(affinity, (reps, 1))
     n = len(aff)
     rows, cats = _baskets(rng, np.arange(n), aff)
