@@ -8,6 +8,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (confint_proportions_2indep, proportion_effectsize,
                                           proportions_ztest)
+from statsmodels.stats.proportion import test_proportions_2indep as wald_test_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from helpers import experiments as ex
@@ -36,14 +37,27 @@ def test_srm_equals_scipy_chisquare():
 
 def test_compare_proportions_equals_statsmodels():
     r = ex.compare_proportions(230, 2000, 275, 2100)
-    _, p = proportions_ztest([275, 230], [2100, 2000])
+    p = wald_test_2indep(275, 2100, 230, 2000, method="wald", compare="diff").pvalue
     lo, hi = confint_proportions_2indep(275, 2100, 230, 2000, method="wald", compare="diff")
     assert r["p_value"] == pytest.approx(p, abs=1e-9)
+    # with 2000 users per arm the pooled textbook z-test differs only in the third decimal
+    assert r["p_value"] == pytest.approx(proportions_ztest([275, 230], [2100, 2000])[1], abs=2e-3)
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi), abs=1e-9)
     # delta-method relative CI by hand
     pc, pt = 230 / 2000, 275 / 2100
     se = np.sqrt(pt * (1 - pt) / 2100 / pc**2 + pt**2 * pc * (1 - pc) / 2000 / pc**4)
     assert r["rel_ci_high"] - r["rel_effect"] == pytest.approx(1.959963984540054 * se, abs=1e-9)
+
+
+def test_compare_proportions_p_agrees_with_ci_at_the_boundary():
+    # 10/200 vs 86/1000: the pooled z-test gives p = 0.087 while the unpooled Wald CI excludes 0;
+    # the p we report is the CI's own test, so the two agree
+    assert proportions_ztest([86, 10], [1000, 200])[1] > 0.05
+    r = ex.compare_proportions(10, 200, 86, 1000)
+    assert r["ci_low"] > 0 and r["p_value"] < 0.05
+    for k_t in range(80, 95):  # around the boundary in both directions
+        r = ex.compare_proportions(10, 200, k_t, 1000)
+        assert (r["p_value"] < 0.05) == (r["ci_low"] > 0 or r["ci_high"] < 0), k_t
 
 
 def test_compare_means_equals_welch():
@@ -143,6 +157,14 @@ def test_obf_boundaries_match_published_values_and_spend_alpha():
     assert 1 - stay == pytest.approx(0.05, abs=2e-4)
 
 
+def test_obf_boundaries_need_an_odd_grid():
+    # Simpson's weights 1,4,2,...,4,1 need an odd number of points: an even grid was silently
+    # wrong (the 5th boundary moved from 2.031 to 2.030)
+    with pytest.raises(ValueError, match="odd"):
+        ex.obf_boundaries(5, grid=400)
+    assert ex.obf_boundaries(5, grid=201)["z_boundary"].iloc[-1] == pytest.approx(2.031, abs=5e-4)
+
+
 def test_aa_simulation_sequential_false_positive_rate():
     sim = ex.aa_peeking(n_sims=40000, looks=10, users_per_look=500, p=0.1, seed=11)
     # 40 000 A/A runs: Monte Carlo SE of a 5 % rate is 0.0011, so α + 0.01 is a 9-SE margin
@@ -213,3 +235,73 @@ def test_by_segment_adjusts_for_multiple_segments(store):
     assert (seg["p_holm"] >= seg["p_value"]).all()
     n = ex.user_metrics(store, "checkout_redesign")["variant"].value_counts()
     assert seg["n_control"].sum() == n["control"]  # no user lost in the split
+
+
+# ----------------------------------------------------------------------------- decision rules
+
+
+def _toy_metrics():
+    rng = np.random.default_rng(4)
+    n = 400
+    orders = rng.integers(0, 3, n)
+    completed = np.minimum(orders, rng.integers(0, 3, n))
+    return pd.DataFrame({"variant": np.where(np.arange(n) % 2, "treatment", "control"),
+                         "converted": orders > 0, "orders": orders, "completed": completed,
+                         "revenue": completed * rng.exponential(50, n),
+                         "bad_orders": orders - completed})
+
+
+def test_metric_table_adjusts_only_the_secondary_metrics():
+    t = ex.metric_table(_toy_metrics()).set_index("metric")
+    # primary and guardrail are decided on their raw p; the two secondaries are Holm-adjusted
+    # between themselves only
+    for m in ("conversion", "cancel/refund rate"):
+        assert t.loc[m, "p_adjusted"] == t.loc[m, "p_value"]
+    sec = ["revenue per user", "AOV"]
+    np.testing.assert_allclose(t.loc[sec, "p_adjusted"],
+                               multipletests(t.loc[sec, "p_value"], method="holm")[1])
+
+
+def test_verdict_agrees_with_its_row():
+    row = {"role": "secondary", "effect": 1.0, "p_value": 0.03, "p_adjusted": 0.06}
+    assert ex._verdict(row, 0.05, False) == "not significant after Holm correction (p_adj = 0.060)"
+    row = {"role": "secondary", "effect": -1.0, "p_value": 0.01, "p_adjusted": 0.02}
+    assert ex._verdict(row, 0.05, False) == "treatment worse after Holm correction (p_adj = 0.020)"
+    row = {"role": "primary", "effect": 0.01, "p_value": 0.03, "p_adjusted": 0.03}
+    assert ex._verdict(row, 0.05, False) == "treatment better"
+    row = {"role": "primary", "effect": 0.01, "p_value": 0.2, "p_adjusted": 0.2}
+    assert ex._verdict(row, 0.05, False) == "no detectable difference (CI includes 0)"
+    row = {"role": "guardrail", "effect": 0.02, "p_value": 0.04, "p_adjusted": 0.04}
+    assert ex._verdict(row, 0.05, False) == "guardrail breached: worse in treatment"
+    assert ex._verdict(row, 0.05, True) == "do not trust: SRM"
+
+
+def test_checkout_primary_metric_is_not_adjusted(store):
+    res = ex.analyze(store, "checkout_redesign").set_index("metric")
+    assert res.loc["conversion", "p_adjusted"] == res.loc["conversion", "p_value"]
+    # every "no detectable difference" row shows a CI that contains 0
+    quiet = res["verdict"] == "no detectable difference (CI includes 0)"
+    assert ((res.loc[quiet, "ci_low"] <= 0) & (res.loc[quiet, "ci_high"] >= 0)).all()
+
+
+def _segment_store(devices):
+    from helpers.data import Store
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    users = pd.DataFrame({"user_id": np.arange(8), "device": devices})
+    a = pd.DataFrame({"experiment": "x", "user_id": np.arange(8),
+                      "variant": ["control", "treatment"] * 4, "assigned_at": t0})
+    o = pd.DataFrame({"order_id": [1, 2], "user_id": [1, 2], "session_id": 1,
+                      "ordered_at": t0 + pd.Timedelta("1D"), "status": "completed",
+                      "revenue": 10.0, "discount": 0.0, "coupon": ""})
+    ev = pd.DataFrame({"ts": [t0 + pd.Timedelta("100D")]})
+    return Store(events=ev, users=users, assignments=a, orders=o)
+
+
+def test_by_segment_reports_dropped_segments():
+    # users 0..7 alternate control/treatment; "tablet" has only user 6 (control)
+    seg = ex.by_segment(_segment_store(["pc"] * 4 + ["phone", "phone", "tablet", "phone"]),
+                        "x", "device", window_days=30)
+    assert seg["segment"].tolist() == ["pc", "phone"]
+    assert seg.attrs["dropped_segments"] == ["tablet"] and seg.attrs["dropped_users"] == 1
+    with pytest.raises(ValueError, match="no segment"):
+        ex.by_segment(_segment_store(["a", "b"] * 4), "x", "device", window_days=30)

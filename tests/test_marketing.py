@@ -98,6 +98,105 @@ def test_rules_recommender_uses_rules():
     assert out[["user_id", "item_id"]].values.tolist() == [[1, 2], [2, 1]]
 
 
+def test_rules_recommender_does_not_count_views_as_purchases():
+    # items 1, 2 are phones; rule phone -> case (confidence 0.5). User 1 viewed both phones,
+    # user 2 one: neither bought a phone, so both get view_weight 0.5 x 0.5 = 0.25 for the case
+    tr = pd.DataFrame({"user_id": [9], "item_id": [3]})
+    items = pd.DataFrame({"item_id": [1, 2, 3], "category": ["phone", "phone", "case"]})
+    rules = pd.DataFrame({"antecedents": ["phone"], "consequents": ["case"], "confidence": [0.5]})
+    seen = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1]})
+    out = mk.recommend(mk.fit_rules(tr, rules, items, history=seen), [1, 2], k=1)
+    assert out[["user_id", "item_id"]].values.tolist() == [[1, 3], [2, 3]]
+    assert out["score"].tolist() == [0.25, 0.25]
+    # a bought phone fires the rule in full
+    tr2 = pd.DataFrame({"user_id": [9, 1], "item_id": [3, 1]})
+    out = mk.recommend(mk.fit_rules(tr2, rules, items, history=seen), [1], k=1)
+    assert out["score"].tolist() == [0.5]
+
+
+def test_recommend_top_k_ties_equal_full_stable_sort():
+    # many tied scores: the partial sort must give exactly the documented order (score, then
+    # popularity, then item id), the same as a full stable argsort over the tie-break order
+    rng = np.random.default_rng(7)
+    tr = pd.DataFrame({"user_id": rng.integers(0, 60, 400), "item_id": rng.integers(0, 40, 400)})
+    m = mk.fit_item_to_item(tr, tr.assign(order_id=tr["user_id"] // 3), basket="order_id")
+    users = np.arange(-5, 60)
+    out = mk.recommend(m, users, k=7)
+    sc = mk._scores(m, m.users.get_indexer(users))
+    sc = np.round(sc, 2)  # coarse scores: many ties
+    ref = np.argsort(-sc, axis=1, kind="stable")[:, :7]
+    assert (mk._top_k(sc, 7) == ref).all()
+    # and through recommend (cold users -5..-1 get the popularity order)
+    pop = mk.recommend(mk.fit_popularity(tr), [-1], k=7)["item_id"].tolist()
+    assert out.loc[out["user_id"] == -1, "item_id"].tolist() == pop
+
+
+def test_policy_profit_bootstrap_equals_dense_reference():
+    # 3000 users, 2000 resamples: computed in two batches; the result must equal the dense
+    # (n_boot + 1) x n weights computation on the same random draws
+    rng = np.random.default_rng(2)
+    n = 3000
+    f = pd.DataFrame({"treated": rng.random(n) < 0.8,
+                      "profit": rng.exponential(10, n) * (rng.random(n) < 0.1)})
+    pol = {"half": rng.random(n) < 0.5}
+    got = mk.policy_profit(f, pol, n_boot=2000, seed=3).iloc[0]
+    w = np.vstack([np.ones((1, n)), np.random.default_rng(3).multinomial(
+        n, np.full(n, 1 / n), size=2000)])
+    t, pr = f["treated"].to_numpy(), f["profit"].to_numpy()
+
+    def est(m):
+        st, sc = w @ (m & t), w @ (m & ~t)
+        return (st + sc) * ((w @ (pr * (m & t))) / st - (w @ (pr * (m & ~t))) / sc)
+
+    e, d = est(pol["half"]), est(pol["half"]) - est(np.ones(n, bool))
+    assert got["profit"] == pytest.approx(e[0], rel=1e-9)
+    assert got["low"] == pytest.approx(np.quantile(e[1:], 0.025), rel=1e-9)
+    assert got["diff_high"] == pytest.approx(np.quantile(d[1:], 0.975), rel=1e-9)
+
+
+def _campaign_store():
+    t0 = pd.Timestamp("2025-06-01", tz="UTC")
+    d = pd.Timedelta("1D")
+    sends = pd.DataFrame({"campaign": "c", "user_id": [1, 2, 3, 4],
+                          "sent_at": t0, "treated": [True, True, False, False]})
+    orders = pd.DataFrame({"order_id": [1, 2, 3, 4], "user_id": [1, 1, 3, 1],
+                           "ordered_at": [t0 - 100 * d, t0 - 40 * d, t0 - 10 * d, t0 + 2 * d],
+                           "status": "completed", "revenue": [50.0, 30, 20, 40],
+                           "discount": 0.0})
+    ev = pd.DataFrame({"user_id": [2], "ts": [t0 - d], "event": ["view_item"]})
+    return data.Store(events=ev, orders=orders, campaign_sends=sends)
+
+
+def test_campaign_frame_never_buyers_get_numbers_not_nan():
+    f = mk.campaign_frame(_campaign_store(), "c").set_index("user_id")
+    # users 2, 4 have no earlier order: recency = days from the store's first order (t0-100d)
+    # to t0, tenure 0, has_history False; users 1, 3 keep their own values
+    assert f["has_history"].tolist() == [True, False, True, False]
+    assert f["recency_days"].tolist() == [40, 100, 10, 100]
+    assert f["tenure_days"].tolist() == [100, 0, 10, 0]
+    assert f.loc[[2, 4], "segment"].tolist() == ["no earlier order"] * 2
+    assert f.attrs["no_earlier_order"] == 2
+    assert not f[list(mk.UPLIFT_FEATURES)].isna().any().any()
+    assert f["converted"].tolist() == [True, False, False, False]
+    # the default features now fit without LogisticRegression failing on NaN
+    p = mk.predict_uplift(mk.fit_uplift(pd.concat([f] * 3)), f)
+    assert p.notna().all().all()
+
+
+def test_fit_uplift_logs_only_non_negative_features():
+    rng = np.random.default_rng(0)
+    f = pd.DataFrame({"x": rng.normal(0, 3, 400), "treated": np.arange(400) % 2 == 0,
+                      "c": rng.integers(0, 5, 400)})
+    f["converted"] = rng.random(400) < np.where(f["x"] > 0, 0.5, 0.1)
+    m = mk.fit_uplift(f, features=["x", "c"])
+    # x has values < -1 (log1p would be NaN): it stays linear; c is non-negative and is logged
+    step = m.treated.steps[0][1]
+    assert step.kw_args["mask"].tolist() == [False, True]
+    assert mk.predict_uplift(m, f).notna().all().all()
+    with pytest.raises(ValueError, match="negative"):
+        mk.predict_uplift(m, f.assign(c=-1))
+
+
 def test_uplift_ci_matches_statsmodels():
     f = pd.DataFrame({"segment": "a", "treated": [True] * 50 + [False] * 20,
                       "converted": [True] * 10 + [False] * 40 + [True] * 2 + [False] * 18})
@@ -160,6 +259,29 @@ def test_playbook_and_scenes(store):
     # sub-audiences of the visitors, and the Wilson interval brackets the rate
     assert t.loc["abandoned a cart", "n"] < t.loc["visited", "n"]
     assert (t["ci_low"] <= t["rate"]).all() and (t["rate"] <= t["ci_high"]).all()
+
+
+def test_scene_trigger_audiences_hand_case():
+    asof = pd.Timestamp("2025-06-08", tz="UTC")
+    h = pd.Timedelta("1h")
+    d = pd.Timedelta("1D")
+    ev = pd.DataFrame({
+        "user_id": [1, 1, 2, 2, 3, 3, 4, 5, 6, 6],
+        "ts": [asof - d, asof - d,            # 1: cart and purchase at the same moment
+               asof - 2 * d, asof - 2 * d + h,  # 2: cart, bought an hour later
+               asof - d, asof - 2 * d,          # 3: bought, then carted again later
+               asof - 7 * d,                    # 4: exactly at the window start (inside)
+               asof,                            # 5: at asof (outside: window is before asof)
+               asof - 7 * d - h, asof - h],     # 6: cart before the window, then a view
+        "event": ["add_to_cart", "purchase", "add_to_cart", "purchase", "add_to_cart",
+                  "purchase", "add_to_cart", "add_to_cart", "add_to_cart", "view_item"]})
+    orders = pd.DataFrame({"user_id": [3, 4, 6], "status": "completed",
+                           "ordered_at": [asof, asof + 14 * d - h, asof + 14 * d]})
+    t = mk.scene_triggers(data.Store(events=ev, orders=orders), asof).set_index("audience")
+    # visited: 1, 2, 3, 4, 6; carted in the window: 1, 2, 3, 4; abandoned: 3 (carted after its
+    # purchase) and 4; browsed without buying: 6. Bought in [asof, asof + 14d): 3 and 4 only
+    assert t["n"].tolist() == [5, 1, 2]
+    assert t["k"].tolist() == [2, 0, 2]
 
 
 def test_bad_input_raises():

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import optimize, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
-from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+from statsmodels.stats.proportion import proportion_effectsize
 
 SRM_ALPHA = 0.001
 """SRM is flagged at p < 0.001: strict, because with thousands of users a true 50/50 split
@@ -88,9 +88,13 @@ def _rel(m_c, m_t, var_c, var_t, z):
 def compare_proportions(k_c, n_c, k_t, n_t, *, alpha: float = 0.05) -> dict:
     """Treatment minus control for a conversion rate.
 
-    The p-value is the pooled two-proportion z-test (statsmodels ``proportions_ztest``); the CI
-    of the absolute difference is the unpooled Wald interval; the relative lift's CI uses the
-    delta method on ``p_t / p_c`` (Kohavi et al. 2020, ch. 18).
+    The CI of the absolute difference is the unpooled Wald interval and the p-value the
+    matching unpooled Wald z-test (statsmodels ``test_proportions_2indep(method="wald")``), so
+    ``p < alpha`` exactly when the CI excludes 0 and a row can never contradict itself. (The
+    textbook pooled z-test, ``proportions_ztest``, uses a slightly larger standard error under
+    H0 and can give p > 0.05 while the Wald CI excludes 0; with thousands of users per arm the two
+    agree to a few thousandths.) The relative lift's CI uses the delta method on ``p_t / p_c``
+    (Kohavi et al. 2020, ch. 18).
 
     Returns a dict with ``control``, ``treatment``, ``effect``, ``ci_low``, ``ci_high``,
     ``rel_effect``, ``rel_ci_low``, ``rel_ci_high``, ``p_value``.
@@ -99,7 +103,7 @@ def compare_proportions(k_c, n_c, k_t, n_t, *, alpha: float = 0.05) -> dict:
     --------
     >>> r = compare_proportions(100, 1000, 130, 1000)
     >>> round(r["effect"], 3), round(r["rel_effect"], 2), round(r["p_value"], 4)
-    (0.03, 0.3, 0.0355)
+    (0.03, 0.3, 0.0353)
     """
     if min(n_c, n_t) <= 0 or not (0 <= k_c <= n_c and 0 <= k_t <= n_t):
         raise ValueError("compare_proportions: need 0 <= k <= n and n > 0 in both arms")
@@ -107,10 +111,10 @@ def compare_proportions(k_c, n_c, k_t, n_t, *, alpha: float = 0.05) -> dict:
     p_c, p_t = k_c / n_c, k_t / n_t
     var_c, var_t = p_c * (1 - p_c) / n_c, p_t * (1 - p_t) / n_t
     se = np.sqrt(var_c + var_t)
-    _, p = proportions_ztest([k_t, k_c], [n_t, n_c]) if k_c + k_t not in (0, n_c + n_t) \
-        else (np.nan, 1.0)
-    rel, rlo, rhi = _rel(p_c, p_t, var_c, var_t, z) if p_c > 0 else (np.nan,) * 3
     d = p_t - p_c
+    # se = 0 only when both arms are all-or-nothing: then any difference is certain
+    p = 2 * stats.norm.sf(abs(d) / se) if se > 0 else float(d == 0)
+    rel, rlo, rhi = _rel(p_c, p_t, var_c, var_t, z) if p_c > 0 else (np.nan,) * 3
     return {"control": p_c, "treatment": p_t, "effect": d, "ci_low": d - z * se,
             "ci_high": d + z * se, "rel_effect": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
             "p_value": float(p)}
@@ -348,7 +352,8 @@ def obf_boundaries(looks, *, alpha: float = 0.05, grid: int = 401) -> pd.DataFra
     crossing at look ``k`` under H0. The crossing probabilities come from the exact recursion
     on the sub-density of the score process (Armitage, McPherson & Rowe 1969; Jennison &
     Turnbull 2000, ch. 19), integrated on a grid with Simpson's rule, so the total
-    false-positive rate equals ``alpha`` however often you look.
+    false-positive rate equals ``alpha`` however often you look. ``grid`` (points per look)
+    must be odd: Simpson's rule needs an even number of intervals.
 
     Returns one row per look: ``look``, ``info`` (fraction), ``z_boundary``, ``nominal_p`` (the
     two-sided p a single look must beat) and ``alpha_spent`` (cumulative).
@@ -358,6 +363,9 @@ def obf_boundaries(looks, *, alpha: float = 0.05, grid: int = 401) -> pd.DataFra
     >>> obf_boundaries(5)["z_boundary"].round(3).tolist()
     [4.877, 3.357, 2.68, 2.29, 2.031]
     """
+    if int(grid) != grid or grid < 3 or grid % 2 == 0:
+        raise ValueError(f"obf_boundaries: grid must be an odd integer >= 3 (Simpson's rule "
+                         f"needs an even number of intervals), got {grid}")
     t = np.arange(1, looks + 1) / looks if np.isscalar(looks) else np.asarray(looks, float)
     if len(t) < 1 or (np.diff(t) <= 0).any() or t[0] <= 0 or not np.isclose(t[-1], 1.0):
         raise ValueError("obf_boundaries: information fractions must increase to 1")
@@ -516,17 +524,35 @@ _COLUMNS = ["experiment", "metric", "role", "n_control", "n_treatment", "control
             "p_adjusted", "verdict"]
 
 
-def _verdict(row, alpha, srm_failed):
+_CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"}
+
+
+def _verdict(row, alpha, srm_failed, correction="holm"):
+    """Plain-language verdict that agrees with the numbers of its own row.
+
+    The decision uses ``p_adjusted`` (raw p for the primary metric and the guardrail, corrected
+    among the secondaries). Every CI is the dual of its raw test, so an unadjusted "no
+    detectable difference" always has a CI containing 0, and an adjusted secondary whose raw CI
+    excludes 0 says that the correction removed it.
+    """
     if srm_failed:
         return "do not trust: SRM"
     if row["role"] == "diagnostic":
         return "diagnostic (not a decision metric)"
-    if np.isnan(row["p_adjusted"]) or row["p_adjusted"] >= alpha:
+    p, p_adj = row["p_value"], row["p_adjusted"]
+    if np.isnan(p_adj):
+        return "no test (too little data)"
+    name = _CORRECTION_NAMES.get(correction, correction)
+    adjusted = row["role"] == "secondary"
+    if p_adj >= alpha:
+        if adjusted and p < alpha:
+            return f"not significant after {name} correction (p_adj = {p_adj:.3f})"
         return "no detectable difference (CI includes 0)"
     up = row["effect"] > 0
     if row["role"] == "guardrail":
         return "guardrail breached: worse in treatment" if up else "guardrail improved"
-    return "treatment better" if up else "treatment worse"
+    word = "treatment better" if up else "treatment worse"
+    return f"{word} after {name} correction (p_adj = {p_adj:.3f})" if adjusted else word
 
 
 def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "holm",
@@ -535,8 +561,13 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
 
     Metrics: ``conversion`` (primary, z-test), ``revenue per user`` (Welch),
     ``AOV`` (completed revenue per completed order, delta method), ``cancel/refund rate``
-    (guardrail: bad orders per order, delta method; higher is worse). p-values are adjusted
-    across these four with ``correction`` (see :func:`adjust`).
+    (guardrail: bad orders per order, delta method; higher is worse).
+
+    ``p_adjusted`` is the p-value each row's decision uses, as a careful experimenter
+    pre-registers it (Kohavi et al. 2020, ch. 7 and 21): the one primary metric is not adjusted
+    (it is the single question the test was run for); the secondary metrics are adjusted among
+    themselves with ``correction`` (see :func:`adjust`); the guardrail is not adjusted, so that
+    a breach is easy to flag.
 
     Examples
     --------
@@ -563,7 +594,9 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
     out = pd.DataFrame(rows)
     out.insert(0, "experiment", experiment)
     out["n_control"], out["n_treatment"] = len(c), len(t)
-    out["p_adjusted"] = adjust(out["p_value"], correction)
+    sec = (out["role"] == "secondary").to_numpy()
+    out["p_adjusted"] = out["p_value"]
+    out.loc[sec, "p_adjusted"] = adjust(out.loc[sec, "p_value"], correction)
     return out
 
 
@@ -573,8 +606,9 @@ def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float 
     """The readout of one experiment as one tidy table: SRM first, then each metric.
 
     Metrics are those of :func:`metric_table` on :func:`user_metrics` (window and pre-period
-    relative to ``assigned_at``). ``p_adjusted`` corrects across the metrics (Holm by default).
-    ``verdict`` is plain language; when the SRM check fails (p < 0.001) every row says
+    relative to ``assigned_at``). ``p_adjusted`` is the p each decision uses: raw for the
+    primary metric and the guardrail, corrected among the secondary metrics (Holm by default).
+    ``verdict`` is plain language and agrees with its row's CI and p; when the SRM check fails (p < 0.001) every row says
     "do not trust: SRM", because a broken split biases every comparison.
 
     ``.attrs["dropped"]`` counts assigned users left out because their window is not complete.
@@ -598,7 +632,7 @@ def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float 
     body = metric_table(m, alpha=alpha, correction=correction, experiment=experiment)
     out = pd.concat([head, body], ignore_index=True).reindex(columns=_COLUMNS)
     out["verdict"] = [("do not trust: SRM" if s["flag"] else "split OK")
-                      if r["role"] == "health" else _verdict(r, alpha, s["flag"])
+                      if r["role"] == "health" else _verdict(r, alpha, s["flag"], correction)
                       for _, r in out.iterrows()]
     out.attrs["dropped"] = m.attrs["dropped"]
     out.attrs["window_days"] = window_days
@@ -611,7 +645,9 @@ def by_segment(store, experiment: str, by: str = "device", *, window_days: float
 
     Slicing a test into segments multiplies the chances of a false "win"; the adjusted columns
     say which segment effects survive (``p_holm``: family-wise error, ``p_bh``: false discovery
-    rate).
+    rate). A segment with users in only one arm cannot be compared: it is left out and named in
+    ``.attrs["dropped_segments"]`` (its users counted in ``.attrs["dropped_users"]``); if no
+    segment is left, ValueError.
 
     Examples
     --------
@@ -626,15 +662,22 @@ def by_segment(store, experiment: str, by: str = "device", *, window_days: float
     m[by] = m[by].fillna("(unknown)")
     g = m.groupby([by, "variant"])["converted"].agg(["sum", "size"]).unstack("variant",
                                                                              fill_value=0)
+    g = g.reindex(columns=pd.MultiIndex.from_product([["sum", "size"], list(VARIANTS)]),
+                  fill_value=0)
+    one_arm = (g[("size", "control")] == 0) | (g[("size", "treatment")] == 0)
+    dropped = sorted(g.index[one_arm].tolist())
+    if not (~one_arm).any():
+        raise ValueError(f"by_segment: no segment of users.{by} has users in both arms "
+                         f"(segments {dropped})")
     rows = []
-    for seg in sorted(g.index):
+    for seg in sorted(g.index[~one_arm]):  # a handful of segments, not users
         kc, kt = g.loc[seg, ("sum", "control")], g.loc[seg, ("sum", "treatment")]
         nc, nt = g.loc[seg, ("size", "control")], g.loc[seg, ("size", "treatment")]
-        if min(nc, nt) == 0:
-            continue
         r = compare_proportions(int(kc), int(nc), int(kt), int(nt), alpha=alpha)
         rows.append({"segment": seg, "n_control": int(nc), "n_treatment": int(nt), **r})
     out = pd.DataFrame(rows)
     out["p_holm"] = adjust(out["p_value"], "holm")
     out["p_bh"] = adjust(out["p_value"], "fdr_bh")
+    out.attrs["dropped_segments"] = dropped
+    out.attrs["dropped_users"] = int(g.loc[one_arm, "size"].to_numpy().sum())
     return out

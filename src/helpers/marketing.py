@@ -376,15 +376,16 @@ def _scores(model: Recommender, rows: np.ndarray) -> np.ndarray:
     if model.name == "popularity":
         return np.broadcast_to(model.popularity, (len(rows), n_items)).copy()
     known = rows >= 0
-    h = sp.csr_matrix((len(rows), n_items))
-    if known.any():
-        pick = sp.csr_matrix((np.ones(known.sum()), (np.flatnonzero(known), rows[known])),
-                             shape=(len(rows), model.history.shape[0]))
-        h = (pick @ model.history).tocsr()
+    pick = sp.csr_matrix((np.ones(known.sum()), (np.flatnonzero(known), rows[known])),
+                         shape=(len(rows), model.history.shape[0]))
+    h = (pick @ model.history).tocsr()
     if isinstance(model, _RulesRecommender):
-        hc = (h @ model.project).tocsr()
-        n_have = ((hc > 0).astype(float) @ model.ante).toarray()
-        n_bought = ((hc >= 1).astype(float) @ model.ante).toarray()
+        # "has" a label: bought or viewed an item of it; "bought" it: from purchases only (the
+        # summed history weights cannot tell two viewed items from one bought item)
+        has = (h @ model.project).tocsr() > 0
+        bought = ((pick @ model.seen) @ model.project).tocsr() > 0
+        n_have = (has.astype(float) @ model.ante).toarray()
+        n_bought = (bought.astype(float) @ model.ante).toarray()
         need = model.n_ante[None, :]
         w = np.where(n_bought >= need, 1.0, np.where(n_have >= need, model.view_weight, 0.0))
         return np.asarray((sp.csr_matrix(w) @ model.cons @ model.expand).todense())
@@ -394,14 +395,39 @@ def _scores(model: Recommender, rows: np.ndarray) -> np.ndarray:
     return np.asarray((hc @ model.similarity @ model.expand).todense())
 
 
+def _top_k(sc: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` best scores per row, best first; ties by lower column index.
+
+    The same as ``np.argsort(-sc, axis=1, kind="stable")[:, :k]`` (columns are in tie-break
+    order), but partitions first (``np.argpartition``) and sorts only the ``k`` chosen columns.
+
+    >>> _top_k(np.array([[1.0, 3, 3, 2, 3]]), 2).tolist()
+    [[1, 2]]
+    """
+    kk = min(k, sc.shape[1])
+    if kk == 0 or len(sc) == 0:
+        return np.zeros((len(sc), kk), dtype=np.intp)
+    part = np.argpartition(-sc, kk - 1, axis=1)[:, :kk]
+    v = np.take_along_axis(sc, part, axis=1).min(axis=1)[:, None]  # the k-th best score
+    # everything better than v, then the lowest-index columns tied at v until k are chosen
+    greater = sc > v
+    tied = sc == v
+    fill = kk - greater.sum(axis=1, keepdims=True)
+    sel = greater | (tied & (np.cumsum(tied, axis=1) <= fill))
+    cols = np.nonzero(sel)[1].reshape(len(sc), kk)  # ascending column order within each row
+    order = np.argsort(-np.take_along_axis(sc, cols, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(cols, order, axis=1)
+
+
 def recommend(model: Recommender, user_ids, k: int = 10, *, chunk: int = 20_000) -> pd.DataFrame:
     """Top-``k`` items per user: tidy ``user_id, rank, item_id, score``.
 
     Items the user already bought (in the model's training purchases) are never recommended.
     Ties, including users without any history (all scores 0), are broken by training popularity
     and then by item id, so cold-start users get the popularity list and the output is
-    deterministic. Users are scored in chunks of at most ``chunk`` users and about 50 million
-    user × item cells, so memory stays bounded for large catalogues.
+    deterministic. Users are scored in chunks of at most ``chunk`` users and about 10 million
+    user × item cells, so memory stays bounded for large catalogues; only the ``k`` best
+    items of each user are sorted (``np.argpartition`` first).
 
     >>> tr = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [5, 6, 6]})
     >>> recommend(fit_popularity(tr), [3], k=2)
@@ -411,7 +437,7 @@ def recommend(model: Recommender, user_ids, k: int = 10, *, chunk: int = 20_000)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     uid = pd.Index(pd.unique(np.asarray(user_ids)))
-    chunk = max(1, min(chunk, 50_000_000 // max(len(model.items), 1)))
+    chunk = max(1, min(chunk, 10_000_000 // max(len(model.items), 1)))
     out = []
     for start in range(0, len(uid), chunk):
         u = uid[start:start + chunk]
@@ -421,8 +447,7 @@ def recommend(model: Recommender, user_ids, k: int = 10, *, chunk: int = 20_000)
         if known.any():
             seen = model.seen[rows[known]].tocoo()
             sc[np.flatnonzero(known)[seen.row], seen.col] = -np.inf
-        # columns are already in tie-break order, so a stable sort on -score keeps it
-        top = np.argsort(-sc, axis=1, kind="stable")[:, :k]
+        top = _top_k(sc, k)
         s = np.take_along_axis(sc, top, axis=1)
         ok = np.isfinite(s)
         out.append(pd.DataFrame({
@@ -532,6 +557,11 @@ def campaign_frame(store, campaign: str, *, window_days: int = 30,
     ``views_90d`` (item views in the 90 days before). ``segment`` is repeat (2+ orders) vs one-time
     buyer × lapsed under ``lapsed_cut`` days vs longer, as in the bundled shop's answer key.
 
+    Users without an earlier order get ``has_history = False``, segment ``"no earlier order"``,
+    zero frequency, money and tenure, and as ``recency_days`` the days from the store's first
+    order to ``t0`` (no buyer can be more lapsed), so every feature is a number; how many such
+    users there are is in ``.attrs["no_earlier_order"]``.
+
     Outcomes in the ``window_days`` after each user's own ``sent_at``: ``converted`` (any
     completed order), ``revenue`` (completed, after discount) and ``discount``.
 
@@ -566,8 +596,14 @@ def campaign_frame(store, campaign: str, *, window_days: int = 30,
     })
     out = cs.merge(feat, left_on="user_id", right_index=True, how="left")
     never = out["frequency"].isna()
-    out = out.fillna({"frequency": 0, "monetary": 0.0, "aov_gross": 0.0})
-    out["frequency"] = out["frequency"].astype("int64")
+    # sentinels for users without an earlier order, so models get no NaN: recency = the whole
+    # order history before t0 (at least as lapsed as any buyer), tenure = 0
+    first = store.orders["ordered_at"].min()
+    span = (t0 - first).days if pd.notna(first) and first < t0 else 0
+    out = out.fillna({"frequency": 0, "monetary": 0.0, "aov_gross": 0.0,
+                      "recency_days": span, "tenure_days": 0})
+    out = out.astype({"frequency": "int64", "recency_days": "int64", "tenure_days": "int64"})
+    out.insert(out.columns.get_loc("frequency"), "has_history", ~never.to_numpy())
     ev = store.events
     recent = ev.loc[(ev["event"] == "view_item") & (ev["ts"] < t0)
                     & (ev["ts"] >= t0 - pd.Timedelta(days=90)), "user_id"]
@@ -665,8 +701,8 @@ def uplift_by_segment(frame: pd.DataFrame, *, by: str = "segment", outcome: str 
     return out.reset_index(drop=True)
 
 
-UPLIFT_FEATURES = ("frequency", "recency_days", "tenure_days", "monetary", "aov_gross",
-                   "views_90d")
+UPLIFT_FEATURES = ("has_history", "frequency", "recency_days", "tenure_days", "monetary",
+                   "aov_gross", "views_90d")
 """Default features of :func:`fit_uplift` (all made by :func:`campaign_frame`)."""
 
 
@@ -698,9 +734,10 @@ def fit_uplift(train: pd.DataFrame, *, features=UPLIFT_FEATURES, outcome: str = 
                treated: str = "treated", seed: int = 0, C: float = 0.3) -> UpliftModel:
     """Two-model ("T-learner") uplift estimator: P(y | x, treated) − P(y | x, control).
 
-    Each arm gets its own scikit-learn pipeline (log1p of the non-negative features, standard
-    scaling, L2-regularised logistic regression with strength ``C``; Künzel et al. 2019 call this
-    the T-learner). A linear model suits a holdout with few conversions; a tree model would
+    Each arm gets its own scikit-learn pipeline (log1p of the features that are non-negative in
+    ``train``, others unchanged; standard scaling; L2-regularised logistic regression with
+    strength ``C``; Künzel et al. 2019 call this the T-learner). Predicting for a row with a
+    negative value in a log1p feature raises ValueError. A linear model suits a holdout with few conversions; a tree model would
     overfit the small control arm. An arm without any conversion (or only conversions) gets a
     constant rate (k + 0.5) / (n + 1) instead of a model. ``seed`` fixes the solver's randomness.
 
@@ -718,6 +755,11 @@ def fit_uplift(train: pd.DataFrame, *, features=UPLIFT_FEATURES, outcome: str = 
 
     features = tuple(features)
     _need(train, "train", [*features, outcome, treated])
+    x_all = train[list(features)].to_numpy(float)
+    if np.isnan(x_all).any():
+        bad = [f for f, b in zip(features, np.isnan(x_all).any(axis=0)) if b]
+        raise ValueError(f"train: missing values in feature(s) {bad}")
+    logged = tuple(f for f, lo in zip(features, x_all.min(axis=0, initial=0.0)) if lo >= 0)
     t = train[treated].astype(bool).to_numpy()
     models = []
     for arm in (t, ~t):
@@ -729,10 +771,24 @@ def fit_uplift(train: pd.DataFrame, *, features=UPLIFT_FEATURES, outcome: str = 
             # (k + 0.5) / (n + 1) so it is never exactly 0 or 1
             models.append(float((y.sum() + 0.5) / (len(y) + 1)))
             continue
-        m = make_pipeline(FunctionTransformer(np.log1p), StandardScaler(),
+        m = make_pipeline(FunctionTransformer(_log1p_some, kw_args={
+                              "mask": np.isin(features, logged), "names": features}),
+                          StandardScaler(),
                           LogisticRegression(C=C, random_state=seed, max_iter=1000))
         models.append(m.fit(train.loc[arm, list(features)].to_numpy(float), y))
     return UpliftModel(models[0], models[1], features)
+
+
+def _log1p_some(x: np.ndarray, mask: np.ndarray, names: tuple) -> np.ndarray:
+    """log1p of the columns in ``mask`` (non-negative in training); the rest unchanged."""
+    x = np.array(x, dtype=float)
+    neg = (x[:, mask] < 0).any(axis=0)
+    if neg.any():
+        bad = [n for n, b in zip(np.asarray(names)[mask], neg) if b]
+        raise ValueError(f"feature(s) {bad} were non-negative in training (log1p) but have "
+                         "negative values here")
+    x[:, mask] = np.log1p(x[:, mask])
+    return x
 
 
 def _proba(model, x: np.ndarray) -> np.ndarray:
@@ -802,25 +858,32 @@ def policy_profit(frame: pd.DataFrame, policies: dict, *, treated: str = "treate
     t = frame[treated].astype(bool).to_numpy()
     pr = frame["profit"].to_numpy(float)
     n = len(frame)
+    masks = [np.ones(n, bool)] + [np.asarray(m, dtype=bool) for m in policies.values()]
+    for name, m in zip(policies, masks[1:]):
+        if m.shape != (n,):
+            raise ValueError(f"policies[{name!r}]: mask of shape {m.shape}, frame has {n} rows")
+    # per policy four columns: treated, control, treated profit, control profit (in A)
+    cols = np.column_stack([v for m in masks for v in (m & t, m & ~t, pr * (m & t),
+                                                      pr * (m & ~t))])
     rng = np.random.default_rng(seed)
-    # bootstrap as multinomial weights (one draw shared by all policies: paired comparisons)
-    w = np.vstack([np.ones((1, n)), rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)])
-
-    def est(mask):
-        m = np.asarray(mask, dtype=bool)
-        wt, wc = w * (m & t), w * (m & ~t)
-        st, sc = wt.sum(axis=1), wc.sum(axis=1)
-        mt = np.divide(wt @ pr, st, out=np.zeros(len(w)), where=st > 0)
-        mc = np.divide(wc @ pr, sc, out=np.zeros(len(w)), where=sc > 0)
-        return (st + sc) * (mt - mc)
-
-    everyone = est(np.ones(n, bool))
+    # bootstrap as multinomial weights, one draw shared by all policies (paired comparisons),
+    # drawn and reduced in batches of about 5 million user weights so memory stays bounded;
+    # row 0 (weights 1) is the estimate on the sample itself
+    batch = max(1, 5_000_000 // max(n, 1))
+    sums = [np.ones((1, n)) @ cols]
+    for b in range(0, n_boot, batch):
+        w = rng.multinomial(n, np.full(n, 1.0 / n), size=min(batch, n_boot - b))
+        sums.append(w @ cols)
+    sums = np.vstack(sums).reshape(n_boot + 1, len(masks), 4)
+    st, sc, yt, yc = (sums[..., j] for j in range(4))
+    mt = np.divide(yt, st, out=np.zeros_like(yt), where=st > 0)
+    mc = np.divide(yc, sc, out=np.zeros_like(yc), where=sc > 0)
+    est = (st + sc) * (mt - mc)  # (n_boot + 1) x policies, column 0 = everyone
+    q = (lambda x, a: np.quantile(x[1:], a)) if n_boot else (lambda x, a: np.nan)
     rows = []
-    for name, mask in policies.items():  # a few policies, not users
-        e = est(mask)
-        d = e - everyone
-        q = (lambda x, a: np.quantile(x[1:], a)) if n_boot else (lambda x, a: np.nan)
-        rows.append({"policy": name, "targeted": int(np.asarray(mask, bool).sum()),
+    for j, (name, m) in enumerate(zip(policies, masks[1:]), start=1):  # policies, not users
+        e, d = est[:, j], est[:, j] - est[:, 0]
+        rows.append({"policy": name, "targeted": int(m.sum()),
                      "profit": e[0], "low": q(e, alpha / 2), "high": q(e, 1 - alpha / 2),
                      "diff_vs_everyone": d[0], "diff_low": q(d, alpha / 2),
                      "diff_high": q(d, 1 - alpha / 2)})
@@ -987,7 +1050,11 @@ def scene_triggers(store, asof, *, lookback_days: int = 7, horizon_days: int = 1
 
     * ``visited`` — anyone with an event (the reference group);
     * ``browsed a category, no purchase`` — viewed items of a category and bought nothing;
-    * ``abandoned a cart`` — added to cart and bought nothing since.
+    * ``abandoned a cart`` — added to cart and bought nothing since (a purchase event at the
+      same timestamp as the last add-to-cart counts as buying).
+
+    The window is ``[asof − lookback_days, asof)`` for the audiences and
+    ``[asof, asof + horizon_days)`` for the outcome.
 
     Conversion is any completed order in the ``horizon_days`` from ``asof``, with a Wilson
     interval (``helpers.stats.rate_table``). Run it at several dates (a normal week, the week
@@ -1011,7 +1078,8 @@ def scene_triggers(store, asof, *, lookback_days: int = 7, horizon_days: int = 1
     carted = win.loc[win["event"] == "add_to_cart"].groupby("user_id")["ts"].max()
     viewed = pd.Index(win.loc[win["event"] == "view_item", "user_id"].unique())
     visited = pd.Index(win["user_id"].unique())
-    abandoned = carted.index[~(bought.reindex(carted.index) > carted).fillna(False).to_numpy()]
+    # a purchase at the same moment as (or after) the last add-to-cart closes the cart
+    abandoned = carted.index[~(bought.reindex(carted.index) >= carted).fillna(False).to_numpy()]
     browsed = viewed.difference(bought.index)
     o = store.orders
     done = o["status"].eq("completed") if "status" in o.columns else True
