@@ -239,3 +239,23 @@ def test_personas_hand_case_with_ties_and_coupon_ci():
     lo, hi = sg.wilson(1, 3)
     assert (p.loc["x", "coupon_ci_low"], p.loc["x", "coupon_ci_high"]) == \
         (round(lo, 4), round(hi, 4))
+
+
+def test_personas_blank_coupon_is_no_coupon_and_sessions_respect_asof():
+    # Coupons: user 7 has "A", "" and "  " (blank = no coupon, as churn_features reads it),
+    # user 8 has "B". Without a users table, channel and device come from sessions up to asof.
+    o = pd.DataFrame({"order_id": [1, 2, 3, 4], "user_id": [7, 7, 7, 8], "status": "completed",
+                      "revenue": [10.0, 20.0, 30.0, 40.0], "coupon": ["A", "", "  ", "B"],
+                      "ordered_at": ts("2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04")})
+    # asof 2025-02-15: user 7 has one desktop session before it and two mobile ones after (all
+    # sessions would make mobile the mode); user 8's only session is after it.
+    sess = pd.DataFrame({"session_id": [1, 2, 3, 4], "user_id": [7, 7, 7, 8],
+                         "started_at": ts("2025-01-10", "2025-02-20", "2025-03-01", "2025-03-01"),
+                         "channel": ["Direct", "Email", "Email", "Email"],
+                         "device": ["desktop", "mobile", "mobile", "tablet"]})
+    store = Store(events=pd.DataFrame({"ts": ts("2025-03-01")}), orders=o, sessions=sess)
+    p = sg.personas(store, pd.Series({7: "x", 8: "y"}), asof="2025-02-15")
+    assert p.loc["x", "coupon_use"] == pytest.approx(1 / 3, abs=1e-4)
+    assert p.loc["y", "coupon_use"] == 1.0
+    assert p.loc["x", "top_channel"] == "Direct" and p.loc["x", "top_device"] == "desktop"
+    assert pd.isna(p.loc["y", "top_channel"]) and pd.isna(p.loc["y", "top_device"])

@@ -36,6 +36,7 @@ user_id
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,8 @@ from helpers.stats import rate_table, wilson
 
 __all__ = [
     "cohort_retention", "repurchase_rate", "time_to_second_purchase", "kaplan_meier",
-    "summary_from_orders", "fit_bgnbd", "BGNBD", "fit_gamma_gamma", "GammaGamma", "clv",
+    "summary_from_orders", "simulate_bgnbd", "fit_bgnbd", "BGNBD", "fit_gamma_gamma",
+    "GammaGamma", "clv",
     "rating_by_category", "review_terms", "next_purchase_after_review", "risk_ratio",
     "churn_features", "churn_drivers",
 ]
@@ -162,11 +164,19 @@ def cohort_retention(orders: pd.DataFrame, *, observation_end=None, user_col: st
 
 
 def _first_two(orders, user_col, time_col, observation_end):
+    """First order time and first strictly later order time per buyer, plus bookkeeping.
+
+    Orders at exactly the first order's timestamp are read as part of the first purchase (a
+    split basket or a duplicate export row), not as a repurchase after 0 days; how many such
+    extra orders there were is returned as ``same_time_as_first``.
+    """
     o, end, dropped = _ordered(orders, user_col, time_col, observation_end)
-    rank = o.groupby(user_col, sort=False).cumcount()
-    first = o.loc[rank == 0].set_index(user_col)[time_col]
-    second = o.loc[rank == 1].set_index(user_col)[time_col].reindex(first.index)
-    return first, second, end, dropped
+    t0 = o.groupby(user_col, sort=False)[time_col].transform("min")
+    later = o.loc[o[time_col] > t0]
+    first = o.drop_duplicates(user_col).set_index(user_col)[time_col]
+    second = later.drop_duplicates(user_col).set_index(user_col)[time_col].reindex(first.index)
+    same_time = int((o[time_col] == t0).sum() - len(first))
+    return first, second, end, {"dropped": dropped, "same_time_as_first": same_time}
 
 
 def repurchase_rate(orders: pd.DataFrame, *, windows=(90, 365), observation_end=None,
@@ -175,7 +185,10 @@ def repurchase_rate(orders: pd.DataFrame, *, windows=(90, 365), observation_end=
 
     Censoring: a buyer counts for window ``w`` only when their first order is at least ``w``
     days before ``observation_end`` (otherwise we cannot know yet); ``censored`` says how many
-    buyers were left out for that reason.
+    buyers were left out for that reason. Orders after ``observation_end`` are ignored and
+    counted in ``.attrs["dropped"]``. A repurchase is an order strictly later than the first:
+    orders at the very same timestamp as a buyer's first order count as part of that first
+    purchase (``.attrs["same_time_as_first"]`` says how many there were).
 
     Returns
     -------
@@ -193,7 +206,7 @@ def repurchase_rate(orders: pd.DataFrame, *, windows=(90, 365), observation_end=
     0           90  3  1  0.3333  0.0615   0.7923         0
     1          365  0  0     NaN     NaN      NaN         3
     """
-    first, second, end, _ = _first_two(orders, user_col, time_col, observation_end)
+    first, second, end, notes = _first_two(orders, user_col, time_col, observation_end)
     gap = (second - first).dt.total_seconds().to_numpy() / 86400.0
     follow = (end - first).dt.total_seconds().to_numpy() / 86400.0
     rows = []
@@ -204,13 +217,20 @@ def repurchase_rate(orders: pd.DataFrame, *, windows=(90, 365), observation_end=
         lo, hi = wilson(k, n)
         rows.append({"window_days": int(w), "n": n, "k": k, "rate": k / n if n else np.nan,
                      "ci_low": lo, "ci_high": hi, "censored": int((~seen).sum())})
-    return pd.DataFrame(rows).round({"rate": 4, "ci_low": 4, "ci_high": 4})
+    out = pd.DataFrame(rows).round({"rate": 4, "ci_low": 4, "ci_high": 4})
+    out.attrs.update(notes)
+    return out
 
 
 def time_to_second_purchase(orders: pd.DataFrame, *, observation_end=None,
                             user_col: str = "user_id", time_col: str = "ordered_at"
                             ) -> pd.DataFrame:
     """Per buyer: days from the first to the second order, or censored at the observation end.
+
+    The second order is the first one strictly later than the first order (same-timestamp
+    orders belong to the first purchase, as in :func:`repurchase_rate`); ``.attrs`` counts
+    orders after ``observation_end`` (``dropped``) and same-timestamp ones
+    (``same_time_as_first``).
 
     Returns
     -------
@@ -230,12 +250,12 @@ def time_to_second_purchase(orders: pd.DataFrame, *, observation_end=None,
     1        10.0         True
     2        10.0        False
     """
-    first, second, end, dropped = _first_two(orders, user_col, time_col, observation_end)
+    first, second, end, notes = _first_two(orders, user_col, time_col, observation_end)
     stop = second.fillna(end)
     out = pd.DataFrame({"first_order": first,
                         "days": (stop - first).dt.total_seconds() / 86400.0,
                         "repurchased": second.notna()})
-    out.attrs["dropped"] = dropped
+    out.attrs.update(notes)
     return out
 
 
@@ -379,7 +399,8 @@ class BGNBD:
     """A fitted BG/NBD model: purchase rate λ ~ Gamma(r, α), dropout p ~ Beta(a, b).
 
     Time is in the units of the summary it was fitted on (e.g. weeks). ``log_likelihood`` is
-    the maximised total; ``n`` the number of customers.
+    the maximised total; ``n`` the number of customers; ``warning`` is empty unless
+    :func:`fit_bgnbd` warned that the fit did not converge or is not identified.
     """
 
     r: float
@@ -388,6 +409,7 @@ class BGNBD:
     b: float
     log_likelihood: float
     n: int
+    warning: str = ""
 
     def params(self) -> pd.Series:
         """The four parameters as a Series (r, alpha, a, b)."""
@@ -444,33 +466,80 @@ class BGNBD:
                                           * hyp2f1(r, b, a + b - 1, t / (al + t)))
 
 
+def simulate_bgnbd(n: int, T, *, r: float, alpha: float, a: float, b: float,
+                   seed: int = 0) -> pd.DataFrame:
+    """Simulate the BG/NBD story and return its frequency / recency / T summary.
+
+    Each customer draws a purchase rate λ ~ Gamma(r, rate α) and a dropout probability
+    p ~ Beta(a, b); after the first purchase at time 0 they buy as a Poisson process with rate
+    λ and, after each repeat purchase, become inactive with probability p (Fader, Hardie & Lee
+    2005, section 2). Purchases are counted up to ``T`` (a number or one per customer). Useful
+    to see how well :func:`fit_bgnbd` recovers known parameters at a given sample size.
+
+    Returns
+    -------
+    DataFrame
+        ``n`` rows: ``frequency`` (repeat purchases), ``recency`` (time of the last one, 0 if
+        none), ``T``.
+
+    Examples
+    --------
+    >>> s = simulate_bgnbd(4, 52.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=1)
+    >>> list(s.columns), len(s), bool((s["recency"] <= s["T"]).all())
+    (['frequency', 'recency', 'T'], 4, True)
+    """
+    if n < 1 or min(r, alpha, a, b) <= 0:
+        raise ValueError("simulate_bgnbd: need n >= 1 and positive r, alpha, a, b")
+    rng = np.random.default_rng(seed)
+    T = np.broadcast_to(np.asarray(T, float), (n,)).copy()
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    p = rng.beta(a, b, n)
+    clock, freq, last = np.zeros(n), np.zeros(n, np.int64), np.zeros(n)
+    alive = np.arange(n)
+    while alive.size:  # one pass per purchase round, vectorised over the customers still active
+        clock[alive] += rng.exponential(1.0, alive.size) / lam[alive]
+        alive = alive[clock[alive] <= T[alive]]
+        freq[alive] += 1
+        last[alive] = clock[alive]
+        alive = alive[rng.random(alive.size) >= p[alive]]
+    return pd.DataFrame({"frequency": freq, "recency": last, "T": T})
+
+
 def fit_bgnbd(summary: pd.DataFrame, *, start=(1.0, 1.0, 1.0, 1.0)) -> BGNBD:
     """Maximum-likelihood BG/NBD (Fader, Hardie & Lee 2005) on a frequency/recency/T summary.
 
-    The log-likelihood is maximised over log-parameters (so all four stay positive) with
-    scipy's Nelder–Mead, then polished with L-BFGS-B. Identical rows are pooled and weighted,
-    so millions of customers cost no more than their distinct (x, tₓ, T) triples.
+    The log-likelihood is maximised over the log-parameters (so all four stay positive) with
+    scipy's bounded L-BFGS-B, |log θ| ≤ 20. Identical rows are pooled and weighted, so millions
+    of customers cost no more than their distinct (x, tₓ, T) triples.
+
+    A ``RuntimeWarning`` is issued (and the model's ``warning`` says why) when the optimiser
+    does not report convergence, a parameter runs off towards 0 or ∞ (|log θ| > 15), or a
+    parameter is not identified: the observed-information standard error of its log exceeds
+    2.5 (statsmodels' numerical Hessian). That happens when the data do not look like BG/NBD:
+    e.g. nobody buys again (r → 0), nobody seems to drop out (a → 0), or everyone has the same
+    dropout chance (a and b → ∞ together; then only a/(a + b) means anything).
 
     Parameters
     ----------
     summary : DataFrame
         Columns ``frequency``, ``recency``, ``T`` (e.g. from :func:`summary_from_orders`).
+    start : four floats
+        Starting values of r, alpha, a, b.
 
     Returns
     -------
     BGNBD
-        Attributes ``r``, ``alpha``, ``a``, ``b``, ``log_likelihood``; methods ``p_alive`` and
-        ``expected_purchases``.
+        Attributes ``r``, ``alpha``, ``a``, ``b``, ``log_likelihood``, ``warning``; methods
+        ``p_alive`` and ``expected_purchases``.
 
     Examples
     --------
-    >>> rng = np.random.default_rng(1)
-    >>> s = pd.DataFrame({"frequency": rng.integers(0, 4, 400)})
-    >>> s["T"] = 40.0
-    >>> s["recency"] = np.where(s["frequency"] > 0, rng.uniform(1, 40, 400), 0.0)
+    Fit 3,000 simulated customers watched for 52 weeks (true r 0.25, α 4, a 0.8, b 2.5):
+
+    >>> s = simulate_bgnbd(3000, 52.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=7)
     >>> m = fit_bgnbd(s)
-    >>> bool(m.r > 0 and m.alpha > 0 and m.a > 0 and m.b > 0)
-    True
+    >>> m.params().round(2).tolist(), m.warning
+    ([0.24, 3.75, 0.86, 2.59], '')
     """
     x, tx, T = _frt(summary)
     if len(x) < 4:
@@ -481,17 +550,47 @@ def fit_bgnbd(summary: pd.DataFrame, *, start=(1.0, 1.0, 1.0, 1.0)) -> BGNBD:
     scale = w.sum()
 
     def nll(theta):
-        r, al, a, b = np.exp(np.clip(theta, -20, 20))
-        ll = _bgnbd_ll(r, al, a, b, xs, txs, Ts)
-        v = -(w * ll).sum() / scale
+        r, al, a, b = np.exp(theta)
+        v = -(w * _bgnbd_ll(r, al, a, b, xs, txs, Ts)).sum() / scale
         return v if np.isfinite(v) else 1e10
 
-    x0 = np.log(np.asarray(start, float))
-    res = optimize.minimize(nll, x0, method="Nelder-Mead",
-                            options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 20000})
-    res = optimize.minimize(nll, res.x, method="L-BFGS-B")
+    x0 = np.clip(np.log(np.asarray(start, float)), -20, 20)
+    res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(-20.0, 20.0)] * 4,
+                            options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000})
+    warning = _bgnbd_diagnose(res, lambda th: nll(th) * scale)
+    if warning:
+        warnings.warn(f"fit_bgnbd: {warning}", RuntimeWarning, stacklevel=2)
     r, al, a, b = np.exp(res.x)
-    return BGNBD(float(r), float(al), float(a), float(b), float(-res.fun * scale), int(scale))
+    return BGNBD(float(r), float(al), float(a), float(b), float(-res.fun * scale), int(scale),
+                 warning=warning)
+
+
+def _bgnbd_diagnose(res, total_nll) -> str:
+    """Why a BG/NBD fit should not be trusted ("" when it looks fine)."""
+    from statsmodels.tools.numdiff import approx_hess3
+
+    names = np.array(["r", "alpha", "a", "b"])
+    vals = ", ".join(f"{n} {v:.4g}" for n, v in zip(names, np.exp(res.x)))
+    if not res.success:
+        return f"the optimiser did not converge ({res.message}); got {vals}"
+    off = names[np.abs(res.x) > 15]
+    if off.size:
+        return (f"{', '.join(off)} ran off towards 0 or infinity ({vals}); the data do not look "
+                "like BG/NBD")
+    # Standard errors of the log-parameters from the observed information: a flat direction
+    # (e.g. a and b growing together when everyone has the same dropout chance) shows up as a
+    # singular Hessian or a huge standard error long before the parameter reaches the bound.
+    with np.errstate(all="ignore"):
+        H = approx_hess3(res.x, total_nll)
+        ev = np.linalg.eigvalsh(H) if np.isfinite(H).all() else np.array([np.nan])
+        se = (np.sqrt(np.abs(np.diag(np.linalg.inv(H)))) if (ev > 0).all()
+              else np.full(4, np.inf))
+    flat = names[~(se <= 2.5)]
+    if flat.size:
+        return (f"{', '.join(flat)} not identified by these data (standard error of the log "
+                f"above 2.5, i.e. a 95 % interval wider than a factor 10,000; {vals}); only "
+                "combinations such as a/(a + b) may be meaningful")
+    return ""
 
 
 # --------------------------------------------------------------------------- Gamma-Gamma
@@ -694,52 +793,77 @@ def review_terms(reviews: pd.DataFrame, *, by: str = "rating", top: int = 5,
 
 
 def next_purchase_after_review(orders: pd.DataFrame, reviews: pd.DataFrame, *,
-                               low_max: int = 2, observation_end=None, first_only: bool = True
-                               ) -> pd.DataFrame:
-    """Share of reviewers who order again after a low versus a not-low rating (Wilson CIs).
+                               low_max: int = 2, window_days: float = 365,
+                               observation_end=None, first_only: bool = True) -> pd.DataFrame:
+    """Share of reviewers who order again within ``window_days`` of a low versus a not-low rating.
 
-    A reviewer "buys again" when they place an order after the review was written, up to
-    ``observation_end``. With ``first_only`` (default) each reviewer counts once, by their first
-    review, so the units are independent; otherwise every review is a unit (more data, but one
-    person's reviews are correlated). Low means rating ≤ ``low_max``; the comparison group is
-    every other rating.
+    A reviewer "buys again" when they place an order in (review time, review time +
+    ``window_days``]. Every review gets the same follow-up window, so a review written late in
+    the data is not judged on less time: reviews whose window ends after ``observation_end``
+    are censored (left out, counted in ``censored``), as in :func:`repurchase_rate`. Reviews
+    written after ``observation_end`` are ignored (counted in ``.attrs["after_end"]``). With
+    ``first_only`` (default) each reviewer counts once, by their first review, so the units are
+    independent; otherwise every review is a unit (more data, but one person's reviews are
+    correlated). Low means rating ≤ ``low_max``; the comparison group is every other rating.
 
     Returns
     -------
     DataFrame
-        Two rows, ``group`` "low" and "other": ``n`` reviewers, ``k`` who bought again, ``rate``,
-        ``ci_low``, ``ci_high``. Pass it to :func:`risk_ratio`.
+        Two rows, ``group`` "low" and "other": ``n`` reviewers with a full window, ``k`` who
+        bought again within it, ``rate``, ``ci_low``, ``ci_high``, ``censored``. Pass it to
+        :func:`risk_ratio`. ``.attrs`` holds ``observation_end``, ``window_days`` and
+        ``after_end``.
 
     Examples
     --------
-    >>> o = pd.DataFrame({"user_id": [1, 2, 2, 3, 3],
+    User 3's review is only 20 days before the end, so it is censored; user 2 buys again 55
+    days after the review, user 4 only after the 30-day window:
+
+    >>> o = pd.DataFrame({"user_id": [1, 2, 2, 3, 4, 4],
     ...                   "ordered_at": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-01",
-    ...                                                 "2025-01-01", "2025-02-01"], utc=True)})
-    >>> rv = pd.DataFrame({"user_id": [1, 2, 3], "order_id": [1, 2, 4], "rating": [1, 5, 4],
-    ...                    "created_at": pd.to_datetime(["2025-01-05"] * 3, utc=True)})
-    >>> next_purchase_after_review(o, rv)[["group", "n", "k", "rate"]]
-       group  n  k  rate
-    0    low  1  0   0.0
-    1  other  2  2   1.0
+    ...                                                 "2025-01-01", "2025-01-01", "2025-03-20"],
+    ...                                                utc=True)})
+    >>> rv = pd.DataFrame({"user_id": [1, 2, 3, 4], "rating": [1, 5, 4, 5],
+    ...                    "created_at": pd.to_datetime(["2025-01-05", "2025-01-05", "2025-03-12",
+    ...                                                  "2025-01-05"], utc=True)})
+    >>> t = next_purchase_after_review(o, rv, window_days=60, observation_end="2025-04-01")
+    >>> t[["group", "n", "k", "rate", "censored"]]
+       group  n  k  rate  censored
+    0    low  1  0   0.0         0
+    1  other  2  1   0.5         1
     """
     _check_cols(orders, "orders", ["user_id", "ordered_at"])
     _check_cols(reviews, "reviews", ["user_id", "rating", "created_at"])
+    if not window_days > 0:
+        raise ValueError(f"window_days must be positive, got {window_days!r}")
     ot = _times(orders, "orders", "ordered_at")
     rt = _times(reviews, "reviews", "created_at")
     end = _end(ot, observation_end)
-    rv = reviews.assign(created_at=rt).loc[(rt <= end).to_numpy()]
+    inside = (rt <= end).to_numpy()
+    rv = reviews.assign(created_at=rt).loc[inside]
     keys = ["user_id", "created_at"] + (["order_id"] if "order_id" in rv.columns else [])
     rv = rv.sort_values(keys, kind="stable").reset_index(drop=True)
     if first_only:
         rv = rv.drop_duplicates("user_id", keep="first")
-    # the last order of each user up to the end: bought again iff it is after the review
-    last = ot.loc[(ot <= end).to_numpy()].groupby(orders["user_id"]).max()
-    again = rv["user_id"].map(last).to_numpy() > rv["created_at"].to_numpy()
+    win = pd.Timedelta(days=window_days)
     grp = np.where(rv["rating"].to_numpy() <= low_max, "low", "other")
-    k = pd.Series(again, index=grp).groupby(level=0).sum().reindex(["low", "other"], fill_value=0)
-    n = pd.Series(grp).value_counts().reindex(["low", "other"], fill_value=0)
+    full = (rv["created_at"] + win <= end).to_numpy()
+    # the first order strictly after each review (merge_asof: one vectorised pass)
+    left = pd.DataFrame({"user_id": rv["user_id"].to_numpy(), "t": rv["created_at"].to_numpy(),
+                         "row": np.arange(len(rv))}).sort_values("t", kind="stable")
+    od = pd.DataFrame({"user_id": orders["user_id"].to_numpy(), "t": ot.to_numpy(),
+                       "next": ot.to_numpy()}).loc[(ot <= end).to_numpy()]
+    nxt = pd.merge_asof(left, od.sort_values("t", kind="stable"), on="t", by="user_id",
+                        direction="forward", allow_exact_matches=False)
+    nxt = nxt.sort_values("row")["next"].to_numpy()
+    again = ~pd.isna(nxt) & (nxt <= (rv["created_at"] + win).to_numpy())
+    order = ["low", "other"]
+    k = pd.Series(again[full], index=grp[full]).groupby(level=0).sum().reindex(order, fill_value=0)
+    n = pd.Series(grp[full]).value_counts().reindex(order, fill_value=0)
     out = rate_table(k, n).rename_axis("group").reset_index()
-    out.attrs["observation_end"] = end
+    out["censored"] = pd.Series(grp[~full]).value_counts().reindex(order, fill_value=0).to_numpy()
+    out.attrs.update(observation_end=end, window_days=window_days,
+                     after_end=int((~inside).sum()))
     return out
 
 
@@ -784,8 +908,9 @@ def churn_features(orders: pd.DataFrame, *, reviews: pd.DataFrame | None = None,
     cutoff are kept; ``churned`` = no order in (cutoff, observation_end]. Features, all measured
     up to the cutoff: ``orders`` (count), ``months_since_last`` (30-day months),
     ``log_aov`` (log of mean revenue, needs ``revenue``), ``coupon_share`` (share of orders with
-    a coupon, needs ``coupon``), ``low_rating`` (wrote a review rated ≤ ``low_max``, needs
-    ``reviews``), ``mobile`` (``users.device`` is mobile, needs ``users``).
+    a coupon, needs ``coupon``; a missing or blank code is no coupon), ``low_rating`` (wrote a
+    review rated ≤ ``low_max``, needs ``reviews``), ``mobile`` (``users.device`` is mobile,
+    needs ``users``).
 
     Examples
     --------
@@ -814,7 +939,7 @@ def churn_features(orders: pd.DataFrame, *, reviews: pd.DataFrame | None = None,
     if "revenue" in ob.columns:
         f["log_aov"] = np.log1p(g["revenue"].mean())
     if "coupon" in ob.columns:
-        used = ob["coupon"].notna() & (ob["coupon"].astype(str).str.len() > 0)
+        used = ob["coupon"].notna() & ob["coupon"].astype(str).str.strip().ne("")
         f["coupon_share"] = used.groupby(ob["user_id"]).mean()
     if reviews is not None:
         rt = _times(reviews, "reviews", "created_at")

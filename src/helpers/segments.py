@@ -507,7 +507,8 @@ def personas(store, groups: pd.Series, asof=None) -> pd.DataFrame:
     DataFrame indexed by group: ``users``, ``revenue_share``, ``aov``, ``orders_per_user``,
     ``top_category`` (the category most users in the group spent most on; needs order_lines
     and items), ``top_channel`` (acquisition channel), ``top_device`` (users.device, else the
-    most used session device), ``coupon_use`` (share of orders with a coupon) with its Wilson
+    most used session device; sessions count up to ``asof`` too), ``coupon_use`` (share of
+    orders with a coupon; a missing or blank code is no coupon) with its Wilson
     95 % CI. Ties between top values go to the alphabetically first.
 
     >>> from helpers.data import Store
@@ -546,7 +547,8 @@ def personas(store, groups: pd.Series, asof=None) -> pd.DataFrame:
             if col in u.columns:
                 per_user[name] = u[col]
     if store.sessions is not None:
-        first = store.sessions.sort_values(["user_id", "started_at"], kind="stable")
+        ses = store.sessions.loc[store.sessions["started_at"] <= asof]
+        first = ses.sort_values(["user_id", "started_at"], kind="stable")
         if "channel" not in per_user and "channel" in first.columns:
             per_user["channel"] = first.drop_duplicates("user_id").set_index("user_id")["channel"]
         if "device" not in per_user and "device" in first.columns:
@@ -555,7 +557,8 @@ def personas(store, groups: pd.Series, asof=None) -> pd.DataFrame:
         if col in per_user:
             out[f"top_{col}"] = _mode(per_user[col], groups)
     if "coupon" in o.columns:
-        k = o["coupon"].notna().groupby(o["group"], observed=True).sum()
+        used = o["coupon"].notna() & o["coupon"].astype(str).str.strip().ne("")
+        k = used.groupby(o["group"], observed=True).sum()
         n = g.size()
         out["coupon_use"] = k / n
         out["coupon_ci_low"], out["coupon_ci_high"] = wilson(k.reindex(out.index).to_numpy(),
