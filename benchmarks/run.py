@@ -129,7 +129,7 @@ def measure(case: str, shop: str, mode: str) -> dict:
     else:
         ev, se = ev_path, se_path
     load_s = time.perf_counter() - t_load
-    rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{ev_path}')").fetchone()[0]
+    rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{ev_path}')").fetchall()[0][0]
     lines = None
 
     t0 = time.perf_counter()
