@@ -211,7 +211,10 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     if bad.any():
         raise ValueError(f"funnel: events have a missing {ucol} or ts in {int(bad.sum())} rows "
                          f"(e.g. row {events.index[keep[bad][0]]!r})")
-    ucode, uniq = pd.factorize(uval, sort=True)
+    if pd.api.types.is_integer_dtype(uval) and isinstance(uval.dtype, np.dtype):
+        ucode, uniq = uval.to_numpy(), None             # integer ids sort as they are
+    else:
+        ucode, uniq = pd.factorize(uval, sort=True)
     t_raw = _ns(ts)
     order = np.lexsort((t_raw, ucode))                  # stable: file order breaks full ties
     u, t = ucode[order], t_raw[order]
@@ -292,7 +295,7 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     best = np.lexsort((s, -reached, u[s]))
     first = np.append(True, u[s[best[1:]]] != u[s[best[:-1]]]) if A else np.zeros(0, bool)
     b = best[first]
-    out = pd.DataFrame({ucol: uniq.take(u[s[b]])})
+    out = pd.DataFrame({ucol: u[s[b]] if uniq is None else uniq.take(u[s[b]])})
     rows = keep[order[s[b]]]
     for col in by:
         out[col] = events[col].take(rows).to_numpy()
