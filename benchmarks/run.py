@@ -91,14 +91,26 @@ SQL = {
             SELECT user_id, ts, CASE WHEN lag(ts) OVER (PARTITION BY user_id ORDER BY ts) IS NULL
               OR ts - lag(ts) OVER (PARTITION BY user_id ORDER BY ts) > INTERVAL 30 MINUTE
               THEN 1 ELSE 0 END AS new FROM {ev}))""",
-    # per channel: sessions, users, bounce (one-event sessions), converting sessions
+    # the same columns as sources.channel_summary: traffic, acquisition, orders, spend
     "channel_summary": lambda ev, se: f"""
-        WITH per AS (SELECT session_id, count(*) AS n,
-                     max(CASE WHEN event = 'purchase' THEN 1 ELSE 0 END) AS conv FROM {ev} GROUP BY session_id)
-        SELECT s.channel, count(*) AS sessions, count(DISTINCT s.user_id) AS users,
-               avg(CASE WHEN per.n = 1 THEN 1.0 ELSE 0.0 END) AS bounce, avg(per.n) AS pages,
-               avg(per.conv::DOUBLE) AS conversion
-        FROM {se} s JOIN per USING (session_id) GROUP BY s.channel""",
+        WITH per AS (SELECT session_id, count(*) AS n, count(page_type) AS pages,
+                     max(CASE WHEN event = 'purchase' THEN 1 ELSE 0 END) AS conv
+                     FROM {ev} GROUP BY session_id),
+        traffic AS (SELECT s.channel, count(*) AS sessions, count(DISTINCT s.user_id) AS users,
+                    avg(CASE WHEN coalesce(per.n, 0) <= 1 THEN 1.0 ELSE 0.0 END) AS bounce_rate,
+                    avg(coalesce(per.pages, 0)) AS pages_per_session,
+                    sum(coalesce(per.conv, 0)) AS conversions
+                    FROM {se} s LEFT JOIN per USING (session_id) GROUP BY s.channel),
+        done AS (SELECT o.user_id, o.revenue, s.channel FROM o JOIN {se} s USING (session_id)
+                 WHERE o.status = 'completed'),
+        sales AS (SELECT channel, count(*) AS orders, sum(revenue) AS revenue FROM done GROUP BY channel),
+        acq AS (SELECT acquisition_channel AS channel, count(*) AS new_users,
+                count(*) FILTER (WHERE user_id IN (SELECT user_id FROM done)) AS new_buyers
+                FROM u GROUP BY ALL),
+        cost AS (SELECT channel, sum(spend) AS spend FROM sp GROUP BY channel)
+        SELECT * , revenue / orders AS aov, spend / new_buyers AS cac, revenue / spend AS roas
+        FROM traffic LEFT JOIN acq USING (channel) LEFT JOIN sales USING (channel)
+        LEFT JOIN cost USING (channel)""",
 }
 
 
@@ -172,6 +184,11 @@ def measure(case: str, shop: str, mode: str) -> dict:
                 "peak_rss_mb": round(_peak_rss_mb())}
     con = duckdb.connect()
     con.execute("SET memory_limit = '2GB'")
+    if case == "channel_summary":  # the small tables, as the helper gets them
+        small = data.open_store(shop)
+        con.register("u", small.users)
+        con.register("o", small.orders)
+        con.register("sp", small.spend)
     if mode == "memory":
         con.register("ev", ev)
         if se is not None:

@@ -126,14 +126,23 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
         ses = _sessions(store)
         ev = store.events
         sid = ses["session_id"]
+        # one hash pass over the events' session ids, then counts by bincount
+        codes, uniq = pd.factorize(ev["session_id"])
+        ok = codes >= 0
+        at = pd.Index(uniq).get_indexer(sid)
+        has = at >= 0
+        safe = np.where(has, at, 0)
 
-        n_events = ev.groupby("session_id", sort=False).size().reindex(sid).fillna(0).to_numpy()
+        def per_session(mask=None):  # events per session (those where mask is True)
+            c = np.bincount(codes[ok if mask is None else ok & mask], minlength=len(uniq))
+            return np.where(has, c[safe], 0)
+
+        n_events = per_session()
         if "page_type" in ev.columns and ev["page_type"].notna().any():
-            pages = ev["page_type"].notna().groupby(ev["session_id"], sort=False).sum()
-            n_pages = pages.reindex(sid).fillna(0).to_numpy()
+            n_pages = per_session(ev["page_type"].notna().to_numpy())
         else:
             n_pages = n_events
-        bought = sid.isin(ev.loc[ev["event"] == "purchase", "session_id"]).to_numpy()
+        bought = per_session((ev["event"] == "purchase").to_numpy(dtype=bool)) > 0
         per_session = pd.DataFrame({"channel": ses["channel"].to_numpy(),
                                     "user_id": ses["user_id"].to_numpy(),
                                     "bounce": n_events <= 1, "pages": n_pages, "conv": bought})
@@ -208,7 +217,13 @@ def acquisition_channels(store) -> pd.Series:
     {7: 'Direct'}
     """
     users = store.users
-    if store.sessions is not None and "channel" in store.sessions.columns:
+    complete = (users is not None and "acquisition_channel" in users.columns
+                and users["acquisition_channel"].notna().all())
+    if (complete and store.sessions is not None
+            and store.sessions["user_id"].isin(users["user_id"]).all()):
+        # every user's channel is known: the first sessions are not needed
+        first = pd.Series(dtype="str", index=pd.Index([], name="user_id"))
+    elif store.sessions is not None and "channel" in store.sessions.columns:
         ses = _sessions(store)
         first = (ses.sort_values(["started_at", "session_id"], kind="stable")
                  .drop_duplicates("user_id").set_index("user_id")["channel"])
