@@ -189,3 +189,23 @@ def test_series_on_retailrocket_skips_order_analyses(series):
         skipped += report.skipped_parts(nb)
     if len(report.notebooks()) > 1:
         assert any("orders" in s for s in skipped), skipped
+
+
+# Real public exports, when ../shared/datasets holds them (a user's clone does not): the first
+# rows of each file go through the same converter and the whole series.
+REAL = {"retailrocket": "retailrocket/events.csv", "online_retail": "online_retail/online_retail.csv",
+        "rees46": "rees46/events.csv", "ga4": "ga4/events.csv"}
+
+
+@pytest.mark.parametrize("fmt", list(REAL))
+def test_series_on_real_public_files(fmt, tmp_path):
+    src = DATASETS / REAL[fmt]
+    if not src.exists():
+        pytest.skip(f"no {REAL[fmt]} under {DATASETS} (real {fmt} data is optional)")
+    sample = tmp_path / f"{fmt}.csv"
+    pd.read_csv(src, nrows=200_000, encoding="latin-1" if fmt == "online_retail" else None).to_csv(
+        sample, index=False)
+    assert data.main(["convert", "--format", fmt, str(sample), str(tmp_path / "store")]) == 0
+    done = subprocess.run([sys.executable, "-m", "helpers.report", "--data", str(tmp_path / "store"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
