@@ -121,6 +121,19 @@ def _at(arr: np.ndarray, j: np.ndarray, fill: int) -> np.ndarray:
     return np.where(j < len(arr), arr[np.minimum(j, len(arr) - 1)], fill)
 
 
+def _check(steps, unit, window):
+    """Validated (steps, number of steps, unit column, window in ns or None)."""
+    steps = list(steps)
+    if len(steps) < 2:
+        raise ValueError("funnel: give at least two steps")
+    if unit not in UNITS:
+        raise ValueError(f"funnel: unit must be 'session' or 'user', not {unit!r}")
+    win = None if window is None else pd.Timedelta(window).value
+    if win is not None and win < 0:
+        raise ValueError("funnel: window must not be negative")
+    return steps, len(steps), UNITS[unit], win
+
+
 def _resolve(ref, steps, what):
     """Step reference (index or name) -> list of indices."""
     if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
@@ -170,20 +183,11 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     >>> int(j.loc[0, "reached"]), j.loc[0, "t2"].second
     (2, 5)
     """
-    steps = list(steps)
-    K = len(steps)
-    if K < 2:
-        raise ValueError("funnel: give at least two steps")
-    if unit not in UNITS:
-        raise ValueError(f"funnel: unit must be 'session' or 'user', not {unit!r}")
-    ucol = UNITS[unit]
+    steps, K, ucol, win = _check(steps, unit, window)
     by = [by] if isinstance(by, str) else list(by or [])
     missing = [c for c in [ucol, "ts", "event", *by] if c not in events.columns]
     if missing:
         raise ValueError(f"funnel: the events table has no column(s) {missing}")
-    win = None if window is None else pd.Timedelta(window).value
-    if win is not None and win < 0:
-        raise ValueError("funnel: window must not be negative")
     opt = np.zeros(K, bool)
     for ref in optional if isinstance(optional, (list, tuple, set)) else [optional]:
         opt[_resolve(ref, steps, "optional")] = True
@@ -474,21 +478,12 @@ def _funnel_sql(path, steps, *, unit, window, by, sessions, optional, exclude, m
     that step with ``p >= r`` of the previous match (a tie in time counts), or ``p > `` every
     matched position when the step name repeats.
     """
-    steps = list(steps)
-    K = len(steps)
-    if K < 2:
-        raise ValueError("funnel: give at least two steps")
-    if unit not in UNITS:
-        raise ValueError(f"funnel: unit must be 'session' or 'user', not {unit!r}")
+    steps, K, ucol, win = _check(steps, unit, window)
     for name, val in [("optional", optional), ("exclude", exclude), ("max_gap", max_gap)]:
         if val is not None and not (isinstance(val, (list, tuple, set, dict)) and not val):
             raise ValueError(f"funnel: {name}= is not supported on a Parquet path (the SQL "
                              f"matches the earliest next step, exact only for a total window); "
                              f"load the events into a DataFrame for {name}=")
-    win = None if window is None else pd.Timedelta(window).value
-    if win is not None and win < 0:
-        raise ValueError("funnel: window must not be negative")
-    ucol = UNITS[unit]
     ses_cols = _session_columns(sessions, by) if sessions is not None else []
     have = engine.columns(path)
     need = [ucol, "ts", "event", *[c for c in by if c not in ses_cols]]
