@@ -68,7 +68,9 @@ def execute(src: Path, dst: Path, *, data: str | None = None, timeout: int = 900
     dst.parent.mkdir(parents=True, exist_ok=True)
     return pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(src.parent),
                                kernel_name="python3", progress_bar=False, log_output=False,
-                               execution_timeout=timeout)
+                               execution_timeout=timeout,
+                               # the kernel warns about TCP transport at each start: log errors only
+                               extra_arguments=["--IPKernelApp.log_level=ERROR"])
 
 
 def refresh(paths: list[Path], *, timeout: int = 900, echo=print) -> None:
