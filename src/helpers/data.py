@@ -221,6 +221,29 @@ class DataValidationError(ValueError):
         super().__init__(msg)
 
 
+def require_columns(df, table: str, cols) -> None:
+    """Raise :class:`DataValidationError` unless ``df`` is a DataFrame with every column in ``cols``.
+
+    The one input check the analysis modules share: it names the table, the missing columns and
+    the columns the table does have.
+
+    Examples
+    --------
+    >>> require_columns(pd.DataFrame({"order_id": [1]}), "orders", ["order_id", "revenue"])
+    Traceback (most recent call last):
+    ...
+    helpers.data.DataValidationError: orders.revenue: missing column(s) 'revenue'; the table has order_id
+    """
+    if df is None:
+        raise DataValidationError(table, None, "this table is required and the store has none")
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(table, None, f"expected a pandas DataFrame, got {type(df).__name__}")
+    lack = [c for c in cols if c not in df.columns]
+    if lack:
+        raise DataValidationError(table, lack[0], f"missing column(s) {', '.join(map(repr, lack))}; "
+                                  f"the table has {', '.join(map(str, df.columns))}")
+
+
 @dataclass
 class Store:
     """The shop's tables as pandas DataFrames (``None`` when a table is absent).
@@ -759,14 +782,14 @@ def headline(store: Store) -> pd.DataFrame:
     >>> float(h.loc["session conversion", "value"])
     0.5
     """
-    from statsmodels.stats.proportion import proportion_confint
+    from helpers.stats import wilson
 
     ev = store.events
     n_sess = ev["session_id"].nunique()
     conv = ev.loc[ev["event"] == "purchase", "session_id"].nunique()
     rows = [("users", ev["user_id"].nunique(), None), ("sessions", n_sess, None),
             ("events", len(ev), None)]
-    lo, hi = proportion_confint(conv, n_sess, method="wilson")
+    lo, hi = wilson(conv, n_sess)
     rows.append(("session conversion", conv / n_sess, (lo, hi)))
     if store.orders is not None:
         o = store.orders.loc[store.orders["status"] == "completed"]
@@ -775,7 +798,7 @@ def headline(store: Store) -> pd.DataFrame:
                  ("revenue", float(o["revenue"].sum()), None),
                  ("average order value", float(o["revenue"].mean()) if len(o) else np.nan, None)]
         n_users = store.users["user_id"].nunique() if store.users is not None else ev["user_id"].nunique()
-        lo, hi = proportion_confint(buyers, n_users, method="wilson")
+        lo, hi = wilson(buyers, n_users)
         rows.append(("share of users who bought", buyers / n_users, (lo, hi)))
     return pd.DataFrame({"metric": [r[0] for r in rows],
                          "value": [float(r[1]) for r in rows],

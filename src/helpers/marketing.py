@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from helpers.data import require_columns as _need
 from helpers.stats import wilson
 
 __all__ = [
@@ -49,14 +50,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # inputs
 # ---------------------------------------------------------------------------------------------
-
-def _need(df: pd.DataFrame, name: str, cols) -> None:
-    if df is None:
-        raise ValueError(f"{name}: table is missing")
-    lack = [c for c in cols if c not in df.columns]
-    if lack:
-        raise ValueError(f"{name}: missing column(s) {lack}; has {list(df.columns)}")
-
 
 def purchases(store, *, status: str | None = "completed") -> pd.DataFrame:
     """Order lines with their buyer and time: ``user_id, order_id, item_id, quantity, ordered_at``.

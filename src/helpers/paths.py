@@ -40,6 +40,7 @@ import pandas as pd
 
 from helpers.engine import is_path
 from helpers.stats import wilson
+from helpers.data import require_columns as _require
 
 START = "(start)"
 """State before the first event of a session in :func:`transitions`."""
@@ -1053,15 +1054,6 @@ def _ordered(events: pd.DataFrame, by: str, *, session: str, time: str) -> _Orde
 def _is(events: pd.DataFrame, col: str, value, order: np.ndarray) -> np.ndarray:
     """Boolean array ``events[col] == value`` in the order ``order`` (nulls are False)."""
     return (events[col] == value).fillna(False).to_numpy(dtype=bool)[order]
-
-
-def _require(df, table: str, cols) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{table}: expected a pandas DataFrame, got {type(df).__name__}")
-    lack = [c for c in cols if c not in df.columns]
-    if lack:
-        raise ValueError(f"{table}: missing column(s) {', '.join(map(repr, lack))}; "
-                         f"it has {', '.join(map(str, df.columns))}")
 
 
 def _codes(s: pd.Series) -> np.ndarray:

@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import betaln, gammaln, hyp2f1
 
+from helpers.data import require_columns
 from helpers.stats import rate_table, wilson
 
 __all__ = [
@@ -64,11 +65,7 @@ def _utc(ts) -> pd.Timestamp:
 
 
 def _check_cols(df: pd.DataFrame, name: str, cols) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}")
-    miss = [c for c in cols if c not in df.columns]
-    if miss:
-        raise ValueError(f"{name}: missing column(s) {miss}; has {list(df.columns)}")
+    require_columns(df, name, cols)
     if len(df) == 0:
         raise ValueError(f"{name}: the table is empty")
 

@@ -34,6 +34,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from helpers.data import require_columns as _require
 from helpers.stats import wilson
 
 SEGMENTS = ("Champions", "Loyal", "Potential loyalist", "New", "Promising", "Need attention",
@@ -565,14 +566,6 @@ def personas(store, groups: pd.Series, asof=None) -> pd.DataFrame:
                                                             n.reindex(out.index).to_numpy())
     out.index.name = "group"
     return out.round(4)
-
-
-def _require(df, table, cols):
-    if df is None:
-        raise ValueError(f"the {table} table is required")
-    lack = [c for c in cols if c not in df.columns]
-    if lack:
-        raise ValueError(f"{table}: missing column(s) {lack}; have {list(df.columns)}")
 
 
 def _completed(orders, asof):
