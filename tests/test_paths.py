@@ -114,6 +114,9 @@ def test_search_terms_exit_and_conversion():
     st = paths.search_terms(ev).set_index("search_term")
     assert st.loc["lamp", ["searches", "exits", "purchases"]].tolist() == [2, 1, 1]
     assert st.loc["ps6", "exit_rate"] == 1.0
+    # one of the two lamp searches leads to a product view: 1/2 with Wilson 0.0945 .. 0.9055
+    assert st.loc["lamp", ["to_product", "product_low", "product_high"]].round(4).tolist() == [
+        0.5, 0.0945, 0.9055]
 
 
 def test_search_terms_flag_the_planted_dead_terms(store):

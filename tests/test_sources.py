@@ -153,6 +153,8 @@ def test_value_by_channel_hand_computed():
     # A: users 1 (100) and 2 (0: the refunded order does not count); B: user 3 (40 + 20),
     # user 4 censored (first seen 4 days before asof).
     assert v.loc["A", ["n", "buyers", "mean_revenue"]].tolist() == [2, 1, 50.0]
+    # buyer rate 1/2 with its Wilson interval (hand: 0.0945 .. 0.9055)
+    assert v.loc["A", ["buyer_low", "buyer_high"]].round(4).tolist() == [0.0945, 0.9055]
     assert v.loc["B", ["acquired", "excluded", "n", "mean_revenue"]].tolist() == [2, 1, 1, 60.0]
     lo, hi = sps.t.interval(0.95, 1, loc=50, scale=sps.sem([100.0, 0.0]))
     assert v.loc["A", "ci_low"] == pytest.approx(lo) and v.loc["A", "ci_high"] == pytest.approx(hi)

@@ -538,7 +538,8 @@ def search_terms(events: pd.DataFrame, *, term: str = "search_term", session: st
     -------
     DataFrame
         ``search_term``, ``searches``, ``sessions``, ``exits``, ``exit_rate`` (+ ``exit_low``,
-        ``exit_high``), ``to_product`` (share of searches followed by a product view),
+        ``exit_high``), ``to_product`` (share of searches followed by a product view, + Wilson
+        CI ``product_low``, ``product_high``),
         ``purchases`` (sessions that bought), ``conversion`` (+ ``conv_low``, ``conv_high``),
         ``leads_nowhere``; sorted by searches (descending), then term.
 
@@ -568,11 +569,14 @@ def search_terms(events: pd.DataFrame, *, term: str = "search_term", session: st
     g = df.groupby("search_term", sort=True)
     res = pd.DataFrame({"searches": g.size(), "sessions": g["session"].nunique(),
                         "exits": g["exit"].sum().astype("int64"),
-                        "to_product": g["product"].mean()})
+                        "to_product": g["product"].mean(),
+                        "products": g["product"].sum().astype("int64")})
     sess_buy = df.drop_duplicates(["search_term", "session"]).groupby("search_term")["bought"].sum()
     res["purchases"] = sess_buy.astype("int64")
     res["exit_rate"] = res["exits"] / res["searches"]
     res["exit_low"], res["exit_high"] = wilson(res["exits"].to_numpy(), res["searches"].to_numpy())
+    res["product_low"], res["product_high"] = wilson(res["products"].to_numpy(),
+                                                     res["searches"].to_numpy())
     res["conversion"] = res["purchases"] / res["sessions"]
     res["conv_low"], res["conv_high"] = wilson(res["purchases"].to_numpy(),
                                                res["sessions"].to_numpy())
@@ -580,7 +584,8 @@ def search_terms(events: pd.DataFrame, *, term: str = "search_term", session: st
     res["leads_nowhere"] = res["exit_low"] > overall
     res = res.reset_index().astype({"search_term": "str"})
     res = res[["search_term", "searches", "sessions", "exits", "exit_rate", "exit_low",
-               "exit_high", "to_product", "purchases", "conversion", "conv_low", "conv_high",
+               "exit_high", "to_product", "product_low", "product_high", "purchases",
+               "conversion", "conv_low", "conv_high",
                "leads_nowhere"]]
     res = res.sort_values(["searches", "search_term"], ascending=[False, True], kind="stable")
     res = res.reset_index(drop=True)

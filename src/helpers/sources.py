@@ -79,9 +79,9 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
         sessions from the channel and distinct users with at least one of them.
     ``new_users``
         users acquired by the channel (acquisition channel, see the module notes).
-    ``bounce_rate``
+    ``bounce_rate``, ``bounce_low``, ``bounce_high``
         share of the channel's sessions with at most one event (a session without any
-        logged event also counts as a bounce).
+        logged event also counts as a bounce), with its Wilson 95 % CI.
     ``pages_per_session``
         events with a ``page_type`` per session (every event of the canonical log is a page
         load; without ``page_type`` all events count).
@@ -180,6 +180,7 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
     n = out["sessions"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         out["bounce_rate"] = np.where(n > 0, out["bounces"] / n, np.nan)
+        out["bounce_low"], out["bounce_high"] = wilson(out["bounces"].to_numpy(), n)
         out["pages_per_session"] = np.where(n > 0, out["pages"] / n, np.nan)
         out["conversion_rate"] = np.where(n > 0, out["conversions"] / n, np.nan)
         out["ci_low"], out["ci_high"] = wilson(out["conversions"].to_numpy(), n)
@@ -187,7 +188,8 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
         out["cost_per_new_user"] = _ratio(out["spend"], out["new_users"])
         out["cac"] = _ratio(out["spend"], out["new_buyers"])
         out["roas"] = _ratio(out["revenue"], out["spend"])
-    cols = ["sessions", "users", "new_users", "bounce_rate", "pages_per_session", "conversions",
+    cols = ["sessions", "users", "new_users", "bounce_rate", "bounce_low", "bounce_high",
+            "pages_per_session", "conversions",
             "conversion_rate", "ci_low", "ci_high", "orders", "revenue", "aov", "spend",
             "cost_per_new_user", "new_buyers", "cac", "roas"]
     if margin is not None:
@@ -409,8 +411,8 @@ def value_by_channel(store, *, days: int = 180, asof=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame with ``channel``, ``acquired`` (all users), ``excluded``, ``n`` (scored),
-    ``buyers`` (scored users with an order in the window), ``buyer_rate``, ``mean_revenue``,
-    ``ci_low``, ``ci_high`` (of the mean), sorted by mean revenue (descending).
+    ``buyers`` (scored users with an order in the window), ``buyer_rate`` (Wilson CI
+    ``buyer_low``, ``buyer_high``), ``mean_revenue``, ``ci_low``, ``ci_high`` (of the mean), sorted by mean revenue (descending).
     ``.attrs["test"]`` holds the Kruskal-Wallis result, ``.attrs["excluded"]`` the censoring.
 
     Examples
@@ -452,11 +454,12 @@ def value_by_channel(store, *, days: int = 180, asof=None) -> pd.DataFrame:
     out["excluded"] = out["acquired"] - out["n"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["buyer_rate"] = _ratio(out["buyers"], out["n"])
+        out["buyer_low"], out["buyer_high"] = wilson(out["buyers"].to_numpy(), out["n"].to_numpy())
         half = sps.t.ppf(0.975, out["n"] - 1) * out["sd"] / np.sqrt(out["n"])
     out["ci_low"] = out["mean_revenue"] - half
     out["ci_high"] = out["mean_revenue"] + half
-    out = out[["acquired", "excluded", "n", "buyers", "buyer_rate", "mean_revenue", "ci_low",
-               "ci_high"]]
+    out = out[["acquired", "excluded", "n", "buyers", "buyer_rate", "buyer_low", "buyer_high",
+               "mean_revenue", "ci_low", "ci_high"]]
     out = _sort_rate(out, "mean_revenue")
     groups = [grp.to_numpy() for _, grp in seen.groupby("channel", sort=True)["revenue"]]
     out.attrs["test"] = _kruskal(groups)
