@@ -46,3 +46,35 @@ def test_an_error_inside_the_cell_fails_the_cell(shell):
     shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}))
     result = shell.run_cell("%%needs events\n1 / 0")
     assert isinstance(result.error_in_exec, notebook.CellFailed)
+
+
+def test_skip_line_says_how_to_get_what_is_missing(shell, capsys):
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}),
+                                   sessions=pd.DataFrame({"channel": ["Email"]}))
+    shell.run_cell("%%needs sessions.device\nx = 1")
+    out = capsys.readouterr().out
+    assert "Skipped: this part needs sessions.device" in out
+    assert "to run it: a device column in sessions" in out
+
+
+def test_a_run_of_skipped_cells_prints_one_line(shell, capsys):
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}))
+    for _ in range(3):
+        shell.run_cell("%%needs reviews\nx = 1", store_history=True)
+    assert capsys.readouterr().out.count("Skipped: this part needs reviews") == 1
+    shell.run_cell("y = 2", store_history=True)
+    shell.run_cell("%%needs reviews\nx = 1", store_history=True)
+    assert capsys.readouterr().out.count("Skipped: this part needs reviews") == 1
+
+
+def test_answer_key_cells_run_only_with_a_truth(shell, capsys):
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}))
+    shell.user_ns["x"] = 0
+    shell.run_cell("%%answer_key\nx = 1\nprint('planted')")
+    assert shell.user_ns["x"] == 0 and capsys.readouterr().out == ""
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}), truth={"k": 1})
+    shell.run_cell("%%answer_key\nx = 1")
+    assert shell.user_ns["x"] == 1
+    shell.user_ns["x"] = 0
+    shell.run_cell("%%answer_key orders\nx = 1")  # a truth, but not the table it needs
+    assert shell.user_ns["x"] == 0

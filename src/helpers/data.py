@@ -274,6 +274,18 @@ class Store:
     source: str | None = None
     notes: pd.DataFrame | None = field(default=None, repr=False)
     """What an adapter did on the way in: one row per step (``step``, ``rows``, ``detail``)."""
+    meta: dict = field(default_factory=dict, repr=False)
+    """Facts about the shop that no table holds (``meta.json``): ``currency``, ``timezone``."""
+
+    @property
+    def currency(self) -> str | None:
+        """The shop's currency code (``meta.json``), or None when the store does not say."""
+        return self.meta.get("currency")
+
+    @property
+    def timezone(self) -> str:
+        """The shop's time zone for calendar days (``meta.json``); UTC when the store does not say."""
+        return self.meta.get("timezone") or "UTC"
 
     def available(self) -> list[str]:
         """Names of the tables present, in canonical order."""
@@ -346,7 +358,7 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
     if (root / "truth.json").exists():
         truth = json.loads((root / "truth.json").read_text())
     notes = pd.read_csv(root / "notes.csv") if (root / "notes.csv").exists() else None
-    return validate(Store(**tables, truth=truth, source=str(root), notes=notes))
+    return validate(Store(**tables, truth=truth, source=str(root), notes=notes, meta=_read_meta(root)))
 
 
 LAZY_TABLES = ("events", "sessions")
@@ -398,7 +410,7 @@ def open_store(path: str | os.PathLike) -> Store:
         if df is not None:
             _check_keys(t, df)
     truth = json.loads((root / "truth.json").read_text()) if (root / "truth.json").exists() else None
-    return Store(**tables, **lazy, truth=truth, source=str(root))
+    return Store(**tables, **lazy, truth=truth, source=str(root), meta=_read_meta(root))
 
 
 def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -> Path:
@@ -427,6 +439,8 @@ def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -
         (root / "truth.json").write_text(json.dumps(store.truth, indent=2, sort_keys=True) + "\n")
     if store.notes is not None:
         store.notes.to_csv(root / "notes.csv", index=False)
+    if store.meta:
+        (root / "meta.json").write_text(json.dumps(store.meta, indent=2, sort_keys=True) + "\n")
     return root
 
 
@@ -460,10 +474,39 @@ def validate(store: Store) -> Store:
         if df is not None:
             _check_keys(t, df)
     _check_foreign_keys(out)
-    return Store(**out, truth=store.truth, source=store.source, notes=store.notes)
+    return Store(**out, truth=store.truth, source=store.source, notes=store.notes, meta=store.meta)
 
 
 # --------------------------------------------------------------------------- private
+
+
+META_KEYS = {"currency": "ISO 4217 code of every money column, e.g. 'EUR'",
+             "timezone": "IANA time zone of the shop's calendar days, e.g. 'Europe/Berlin'",
+             "name": "what the shop or data set is called"}
+"""The keys ``meta.json`` may hold."""
+
+
+def _read_meta(root: Path) -> dict:
+    path = root / "meta.json"
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise DataValidationError("meta", None, f"{path} is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise DataValidationError("meta", None, f"{path} must hold a JSON object, got {type(meta).__name__}")
+    unknown = sorted(set(meta) - set(META_KEYS))
+    if unknown:
+        raise DataValidationError("meta", unknown[0], f"unknown key in {path.name}; allowed: "
+                                  f"{', '.join(META_KEYS)}")
+    if meta.get("timezone"):
+        try:
+            pd.Timestamp("2000-01-01", tz=meta["timezone"])
+        except Exception:
+            raise DataValidationError("meta", "timezone", f"unknown time zone {meta['timezone']!r} "
+                                      "(use an IANA name such as 'Asia/Shanghai' or 'UTC')") from None
+    return meta
 
 
 def _day(x):
@@ -741,8 +784,8 @@ def quality_checks(store: Store) -> pd.DataFrame:
 def daily_activity(store: Store, *, tz: str | None = None) -> pd.DataFrame:
     """Daily sessions, users, orders and revenue (completed orders), indexed by calendar day.
 
-    ``tz`` is the shop's time zone for day boundaries (default: the answer key's
-    shop time zone when present, else UTC).
+    ``tz`` is the shop's time zone for day boundaries (default: ``store.timezone``, from the
+    store's ``meta.json``, else UTC).
 
     Examples
     --------
@@ -751,7 +794,7 @@ def daily_activity(store: Store, *, tz: str | None = None) -> pd.DataFrame:
     >>> daily_activity(validate(Store(events=ev)))["sessions"].tolist()
     [1, 1]
     """
-    tz = tz or ((store.truth or {}).get("period", {}).get("shop_timezone")) or "UTC"
+    tz = tz or store.timezone
     ev = store.events
     day = ev["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
     out = pd.DataFrame({

@@ -399,7 +399,8 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
         events=events, items=items.drop(columns=["quality"]), orders=orders, order_lines=lines, reviews=reviews,
         spend=spend_df,
         assignments=assignments[["experiment", "user_id", "variant", "assigned_at"]],
-        campaign_sends=sends[["campaign", "user_id", "sent_at", "treated"]], truth=truth)
+        campaign_sends=sends[["campaign", "user_id", "sent_at", "treated"]], truth=truth,
+        meta={"currency": "CNY", "timezone": p.shop_timezone, "name": "simulated shop"})
     return validate(store)
 
 
