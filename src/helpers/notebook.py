@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+
 class CellFailed(RuntimeError):
     """Raised by ``%%needs`` when the cell it ran failed, so the notebook run fails too."""
 
@@ -117,7 +118,6 @@ def _run(ip, cell: str):
     if result.error_before_exec or result.error_in_exec:
         # the traceback is already shown above; fail this cell too so a run stops here
         raise CellFailed("the cell failed (see the error above)") from None
-    return None
 
 
 def load_ipython_extension(ip) -> None:

@@ -133,7 +133,7 @@ def count(n) -> str:
     """A whole number with thousands separators: ``12345`` -> ``'12,345'``."""
     if _missing(n):
         return "n/a"
-    return f"{int(round(float(n))):,}"
+    return f"{round(float(n)):,}"
 
 
 def number(x, digits: int = 2) -> str:
