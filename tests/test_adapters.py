@@ -22,10 +22,15 @@ def retailrocket_rows():
 def test_retailrocket_sessions_by_gap_and_notes():
     st = data.from_retailrocket(retailrocket_rows())
     ev = st.events.sort_values(["user_id", "ts"])
-    assert ev["session_id"].tolist() == ["1-1", "1-1", "1-1", "1-2", "2-1"]
-    assert ev["event"].tolist() == ["view_item", "add_to_cart", "purchase", "view_item", "view_item"]
+    assert ev["session_id"].tolist() == ["1-1", "1-1", "1-1", "1-2", "2-1", "2-1"]
+    assert ev["event"].tolist() == ["view_item", "add_to_cart", "purchase", "view_item", "view_item",
+                                    "wishlist"]
     notes = st.notes.set_index("step")
-    assert notes.loc["dropped unmapped event", "rows"] == 1
+    # an event without a canonical name is kept under its own name, and counted
+    assert notes.loc["event wishlist", ["rows", "detail"]].tolist() == [1, "kept as is"]
+    assert (st.events["event"] == "wishlist").sum() == 1
+    # notes add up: rows read = events kept (no row had an empty name)
+    assert notes.loc["read source rows", "rows"] == notes.loc["kept events", "rows"] == 6
     assert st.orders is None and st.sessions["session_id"].nunique() == 3
     assert st.users.set_index("user_id").loc[1, "first_seen"] == pd.Timestamp(0, tz="UTC")
 
@@ -84,10 +89,12 @@ def test_ga4_channel_grouping_and_orders():
         "item_id": [None, "x", "x", "y", None], "price": [None, 10.0, 10.0, 20.0, None],
         "quantity": [None, 1, 1, 1, None]})
     st = data.from_ga4(ga)
-    assert st.sessions.set_index("session_id")["channel"].to_dict() == {"a-1": "Paid Social"}
+    assert st.sessions.set_index("session_id")["channel"].to_dict() == {"a-1": "Paid Social",
+                                                                         "b-9": "Direct"}
     assert st.orders["revenue"].tolist() == [30.0]
     assert st.order_lines[["item_id", "quantity"]].values.tolist() == [["x", 1], ["y", 1]]
-    assert st.notes.set_index("step").loc["dropped unmapped event", "rows"].sum() == 1
+    assert st.notes.set_index("step").loc["event scroll", "detail"] == "kept as is"
+    assert st.events["event"].tolist().count("scroll") == 1
 
 
 def test_missing_source_column_is_named():
@@ -100,5 +107,8 @@ def test_cli_convert_writes_a_loadable_store(tmp_path):
     retailrocket_rows().to_csv(src, index=False)
     assert data.main(["convert", "--format", "retailrocket", str(src), str(tmp_path / "out")]) == 0
     st = load_store(tmp_path / "out")
-    assert st.available() == ["users", "sessions", "events"]
-    assert st.notes is not None and "dropped unmapped event" in st.notes["step"].tolist()
+    # RetailRocket has no orders: the loader derives them from the purchase (transaction) events
+    assert st.available() == ["users", "sessions", "events", "orders", "order_lines"]
+    assert st.orders["order_id"].astype(str).tolist() == ["77"] and st.orders["revenue"].isna().all()
+    assert set(st.derived) == {"orders", "order_lines"}
+    assert "event wishlist" in st.notes["step"].tolist()

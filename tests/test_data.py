@@ -71,7 +71,14 @@ def test_ids_are_one_type_per_domain(bundled):
 def test_absent_optional_tables_are_none_and_events_is_required(tmp_path):
     (tmp_path / "events.parquet").symlink_to(BUNDLED / "events.parquet")
     store = load_store(tmp_path)
-    assert store.available() == ["events"]
+    # an events-only store: orders (and their lines) are derived from its purchase events
+    assert store.available() == ["events", "orders"]
+    assert set(store.derived) == {"orders"}
+    # the bundled purchase events carry the order's revenue: derived orders match the real ones
+    real = load_store().orders
+    real = real.loc[real["session_id"].notna()]  # a purchase event does not know later refunds
+    assert len(store.orders) == len(real)
+    assert store.orders["revenue"].sum() == pytest.approx(real["revenue"].sum(), rel=1e-9)
     assert store.users is None and store.truth is None
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -175,12 +182,18 @@ def test_empty_table(tmp_path):
     expect(tmp_path, "reviews", raw("reviews").iloc[:0], "", "empty", fmt="csv")
 
 
-def test_unknown_event_name(tmp_path):
+def test_other_event_names_are_kept_and_misspelt_canonical_ones_named(tmp_path):
     ev = raw("events")
     ev["event"] = ev["event"].astype(object)
-    ev.loc[[10, 20], "event"] = "teleport"
-    e = expect(tmp_path, "events", ev, "event", "unknown event name", n_rows=2)
-    assert e.example == "teleport"
+    ev.loc[[10, 20], "event"] = "checkout_bug"
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    ev.to_parquet(folder / "events.parquet")
+    assert (data.load_store(folder).events["event"] == "checkout_bug").sum() == 2
+    ev.loc[[30, 40, 50], "event"] = "Add-To-Cart"
+    e = expect(tmp_path, "events", ev, "event", "canonical 'add_to_cart' spelt differently",
+               n_rows=3)
+    assert e.example == "Add-To-Cart"
 
 
 def test_rating_out_of_range_and_bad_boolean():

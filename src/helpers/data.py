@@ -126,7 +126,7 @@ SCHEMA: dict[str, dict[str, _C]] = {
         "session_id": ("id", False, True),
         "ordered_at": ("ts", True, False),
         "status": ("str", False, False),
-        "revenue": ("money", True, False),
+        "revenue": ("money", True, True),  # missing where only the purchase is known
         "discount": ("money", False, False),
         "coupon": ("str", False, True),
     },
@@ -134,7 +134,7 @@ SCHEMA: dict[str, dict[str, _C]] = {
         "order_id": ("id", True, False),
         "item_id": ("id", True, False),
         "quantity": ("count", True, False),
-        "unit_price": ("money", True, False),
+        "unit_price": ("money", True, True),
     },
     "reviews": {
         "order_id": ("id", True, False),
@@ -276,6 +276,8 @@ class Store:
     """What an adapter did on the way in: one row per step (``step``, ``rows``, ``detail``)."""
     meta: dict = field(default_factory=dict, repr=False)
     """Facts about the shop that no table holds (``meta.json``): ``currency``, ``timezone``."""
+    derived: dict = field(default_factory=dict, repr=False)
+    """Tables the loader built because the store lacked them: table -> how (one sentence)."""
 
     @property
     def currency(self) -> str | None:
@@ -358,7 +360,101 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
     if (root / "truth.json").exists():
         truth = json.loads((root / "truth.json").read_text())
     notes = pd.read_csv(root / "notes.csv") if (root / "notes.csv").exists() else None
-    return validate(Store(**tables, truth=truth, source=str(root), notes=notes, meta=_read_meta(root)))
+    store = validate(Store(**tables, truth=truth, source=str(root), notes=notes, meta=_read_meta(root)))
+    return with_derived_orders(store)
+
+
+def with_derived_orders(store: Store) -> Store:
+    """The store, with ``orders`` (and ``order_lines``) built from purchase events when it has none.
+
+    So that segmentation, retention and marketing run on any event log with purchases. The rule
+    is :func:`orders_from_events`; what was built is recorded in ``store.derived`` and
+    ``store.notes``. A store that has an orders table, or no purchase event, is returned as is.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2], "user_id": [7, 7, 7], "item_id": [3, 3, 4],
+    ...                    "event": ["view_item", "purchase", "purchase"], "value": [9.5, 9.5, None],
+    ...                    "ts": ["2025-01-01 10:00", "2025-01-01 10:05", "2025-01-02 09:00"]})
+    >>> st = with_derived_orders(validate(Store(events=ev)))
+    >>> st.orders[["order_id", "session_id", "revenue"]].to_dict("records")
+    [{'order_id': '1-1', 'session_id': 1, 'revenue': 9.5}, {'order_id': '2-1', 'session_id': 2, 'revenue': nan}]
+    >>> st.derived["orders"]
+    'one order per purchase event (several purchase events of a session at the same time are one order); revenue = the sum of their value, missing where they have none'
+    """
+    if store.orders is not None or not isinstance(store.events, pd.DataFrame):
+        return store
+    orders, lines, how = orders_from_events(store.events)
+    if orders is None:
+        return store
+    notes = [] if store.notes is None else store.notes.to_dict("records")
+    _note(notes, "derived orders", len(orders), f"no orders table: {how}")
+    no_rev = int(orders["revenue"].isna().sum())
+    if no_rev:
+        _note(notes, "orders without revenue", no_rev,
+              "their purchase events carry no value: revenue-based analyses leave them out")
+    derived = dict(store.derived, orders=how)
+    if lines is not None and store.order_lines is None:
+        _note(notes, "derived order lines", len(lines),
+              "one line per item of a derived order: quantity = its purchase events")
+        derived["order_lines"] = "one line per item of a derived order"
+    out = Store(**{t: getattr(store, t) for t in TABLES}, truth=store.truth, source=store.source,
+                notes=pd.DataFrame(notes), meta=store.meta, derived=derived)
+    out.orders = orders
+    if "order_lines" in derived:
+        out.order_lines = lines
+    checked = validate(out)
+    checked.derived = derived
+    return checked
+
+
+def orders_from_events(events: pd.DataFrame):
+    """Orders and order lines read off purchase events: ``(orders, order_lines, rule)``.
+
+    The purchase events of one order share the event column ``order_id`` (or
+    ``transaction_id``) where the log has one; otherwise the purchase events of a session at the
+    same time are one order (a log that writes one purchase event per item). ``revenue`` is the
+    sum of the events' ``value``, missing where none has a value. Order lines exist where the
+    purchase events carry an ``item_id``: ``quantity`` is the number of purchase events of the
+    item, ``unit_price`` their mean value. Returns ``(None, None, rule)`` without purchases.
+    """
+    buy = events.loc[events["event"] == "purchase"]
+    key_col = next((c for c in ("order_id", "transaction_id") if c in buy.columns
+                    and buy[c].notna().any()), None)
+    rule = "one order per purchase event (several purchase events of a session at the same " \
+           "time are one order)"
+    if len(buy) == 0:
+        return None, None, rule
+    buy = buy.sort_values(["ts", "session_id"], kind="mergesort")
+    sess = buy["session_id"].astype(str)
+    # k-th distinct purchase time of the session -> "<session>-<k>"
+    k = buy.groupby(sess.to_numpy(), sort=False)["ts"].rank(method="dense").astype(int)
+    oid = sess + "-" + k.astype(str)
+    if key_col is not None:
+        tid = buy[key_col]
+        tid_text = tid.astype("string").str.replace(r"\.0$", "", regex=True)
+        oid = tid_text.where(tid.notna(), oid).astype(str)
+        rule = f"one order per {key_col} of the purchase events (purchases without one: per " \
+               "session and time)"
+    value = buy["value"] if "value" in buy.columns else pd.Series(np.nan, index=buy.index)
+    b = pd.DataFrame({"order_id": oid.to_numpy(), "user_id": buy["user_id"].to_numpy(),
+                      "session_id": buy["session_id"].to_numpy(), "ordered_at": buy["ts"].to_numpy(),
+                      "value": value.to_numpy(dtype=float)})
+    g = b.groupby("order_id", sort=False)
+    orders = g.agg(user_id=("user_id", "first"), session_id=("session_id", "first"),
+                   ordered_at=("ordered_at", "min")).reset_index()
+    orders["status"] = "completed"
+    orders["revenue"] = g["value"].sum(min_count=1).round(2).to_numpy()
+    orders["discount"] = 0.0
+    orders = orders.sort_values(["ordered_at", "order_id"], kind="mergesort").reset_index(drop=True)
+    lines = None
+    if "item_id" in buy.columns and buy["item_id"].notna().any():
+        li = b.assign(item_id=buy["item_id"].to_numpy()).dropna(subset=["item_id"])
+        lines = li.groupby(["order_id", "item_id"], sort=True).agg(
+            quantity=("value", "size"), unit_price=("value", "mean")).reset_index()
+    rule += "; revenue = the sum of their value, missing where they have none"
+    return orders[["order_id", "user_id", "session_id", "ordered_at", "status", "revenue",
+                   "discount"]], lines, rule
 
 
 LAZY_TABLES = ("events", "sessions")
@@ -450,7 +546,7 @@ def validate(store: Store) -> Store:
     Checks, each raising :class:`DataValidationError`: empty table, missing
     required column, values that cannot be coerced to the column's type,
     null keys or required values, unparseable timestamps, negative money or
-    quantities, ratings outside 1–5, unknown event names, duplicate primary
+    quantities, ratings outside 1–5, a canonical event name spelt differently, duplicate primary
     keys and orphan foreign keys (a child row whose parent is absent, checked
     when both tables are present). Naive timestamps are taken as UTC.
     Optional columns that are absent are added as nulls (or their default:
@@ -458,12 +554,12 @@ def validate(store: Store) -> Store:
 
     Examples
     --------
-    >>> ev = pd.DataFrame({"session_id": [1], "user_id": [7], "event": ["jump"],
-    ...                    "ts": ["2025-01-01"]})
+    >>> ev = pd.DataFrame({"session_id": [1, 1], "user_id": [7, 7], "event": ["jump", "Purchase"],
+    ...                    "ts": ["2025-01-01"] * 2})
     >>> validate(Store(events=ev))
     Traceback (most recent call last):
     ...
-    helpers.data.DataValidationError: events.event: unknown event name; expected one of ...
+    helpers.data.DataValidationError: events.event: event name 'Purchase' is the canonical 'purchase' spelt differently; ...
     """
     out = {}
     for t in TABLES:
@@ -474,7 +570,8 @@ def validate(store: Store) -> Store:
         if df is not None:
             _check_keys(t, df)
     _check_foreign_keys(out)
-    return Store(**out, truth=store.truth, source=store.source, notes=store.notes, meta=store.meta)
+    return Store(**out, truth=store.truth, source=store.source, notes=store.notes, meta=store.meta,
+                 derived=store.derived)
 
 
 # --------------------------------------------------------------------------- private
@@ -555,11 +652,33 @@ def _coerce_table(table: str, df: pd.DataFrame) -> pd.DataFrame:
                 raise _bad(table, col, "null values in a column that must be filled", isnull,
                            df[col].astype(object))
     if table == "events":
-        known = df["event"].isin(EVENT_NAMES)
-        if not known.all():
-            raise _bad(table, "event", f"unknown event name; expected one of {', '.join(EVENT_NAMES)}",
-                       ~known, df["event"])
+        _check_event_names(df["event"])
     return df
+
+
+def _canonical_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "_", name.strip().lower())
+
+
+_CANONICAL_KEYS = {_canonical_key(e): e for e in EVENT_NAMES}
+
+
+def _check_event_names(event: pd.Series) -> None:
+    """Any event name is allowed (the canonical ones are roles); one that is a canonical name in
+    another spelling ("Purchase", "add-to-cart", " view_item") is an error, since the notebooks
+    would silently not find it."""
+    names = pd.Series(event.unique())
+    blank = names.str.strip() == ""
+    if blank.any():
+        raise _bad("events", "event", "empty event names", (event.str.strip() == "").to_numpy(), event)
+    keys = names.map(_canonical_key)
+    near = keys.isin(list(_CANONICAL_KEYS)) & ~names.isin(EVENT_NAMES)
+    if near.any():
+        wrong = names[near].iloc[0]
+        rows = event.isin(names[near]).to_numpy()
+        raise _bad("events", "event", f"event name {wrong!r} is the canonical "
+                   f"{_CANONICAL_KEYS[_canonical_key(wrong)]!r} spelt differently; rename it "
+                   "(event_map in from_events) so that the notebooks find it", rows, event)
 
 
 def _coerce_column(table: str, col: str, kind: str, s: pd.Series) -> pd.Series:
@@ -940,10 +1059,18 @@ def _derive_sessions_users(ev: pd.DataFrame, extra: pd.DataFrame | None = None):
     return sessions.sort_values("session_id", kind="mergesort").reset_index(drop=True), users
 
 
-def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, str], *,
-                ts_unit: str | None = None, session_gap: str = "30min",
-                page_types: dict[str, str] | None = None) -> Store:
+def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, str] | None = None,
+                *, ts_unit: str | None = None, session_gap: str = "30min",
+                page_types: dict[str, str] | None = None, consumed=()) -> Store:
     """Build a Store from any event log, given a column mapping and an event-name mapping.
+
+    Nothing the source tracked is lost: events whose name is not in ``event_map`` are kept under
+    their own name (the canonical GA4 names are *roles* the notebooks look for, not a whitelist),
+    and every source column that ``columns`` does not map is kept as an attribute: on ``users``
+    when it has one value per user (a lifecycle stage, a cohort), else on ``sessions`` when it
+    has one value per session (a landing page variant), else on ``events``. ``store.notes``
+    lists every source column and every event name with what became of it, and its row counts
+    add up: rows read = events kept + rows dropped (per reason).
 
     Parameters
     ----------
@@ -954,14 +1081,17 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
         ``session_id``, ``item_id``, ``category``, ``search_term``, ``value``, ``page_type``,
         ``channel`` and ``device`` are optional. Without ``session_id``, sessions are cut
         per user after ``session_gap`` of inactivity.
-    event_map : dict
-        Source event name -> canonical event name (see ``EVENT_NAMES``). Source events not in
-        the map are dropped, and counted per name in ``store.notes``.
+    event_map : dict, optional
+        Source event name -> canonical event name (see ``EVENT_NAMES``). Names not in the map are
+        kept as they are. Rows without an event name are dropped and counted.
     ts_unit : {"s", "ms", "us", "ns"}, optional
         The timestamp column holds epoch numbers in this unit; otherwise it is parsed as text
         (naive times are taken as UTC).
     page_types : dict, optional
         Canonical event -> page type; defaults to the kit's usual page of each event.
+    consumed : sequence of str, optional
+        Source columns the caller (an adapter) reads itself: neither mapped nor kept as
+        attributes here.
 
     Returns
     -------
@@ -971,18 +1101,26 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
     Examples
     --------
     >>> log = pd.DataFrame({"visitor": [1, 1, 1, 2], "t": [0, 60, 7200, 30],
-    ...                     "action": ["view", "cart", "view", "like"], "sku": [5, 5, 6, 5]})
+    ...                     "action": ["view", "cart", "view", "like"], "sku": [5, 5, 6, 5],
+    ...                     "tier": ["gold", "gold", "gold", "new"]})
     >>> st = from_events(log, {"user_id": "visitor", "ts": "t", "event": "action",
     ...                        "item_id": "sku"}, {"view": "view_item", "cart": "add_to_cart"},
     ...                  ts_unit="s")
     >>> st.events[["session_id", "user_id", "event"]].to_dict("list")
-    {'session_id': ['1-1', '1-1', '1-2'], 'user_id': [1, 1, 1], 'event': ['view_item', 'add_to_cart', 'view_item']}
-    >>> st.notes[["step", "rows"]].values.tolist()
-    [['read source rows', 4], ['dropped unmapped event', 1], ['cut sessions', 2], ['kept events', 3]]
+    {'session_id': ['1-1', '2-1', '1-1', '1-2'], 'user_id': [1, 2, 1, 1], 'event': ['view_item', 'like', 'add_to_cart', 'view_item']}
+    >>> st.users[["user_id", "tier"]].to_dict("records")
+    [{'user_id': 1, 'tier': 'gold'}, {'user_id': 2, 'tier': 'new'}]
+    >>> st.notes.loc[st.notes["step"].str.startswith(("event", "column tier")), "detail"].tolist()
+    ['mapped to add_to_cart', 'kept as is', 'mapped to view_item', 'kept as users.tier (one value per user)']
     """
+    event_map = dict(event_map or {})
     for need in ("user_id", "ts", "event"):
         if need not in columns:
             raise ValueError(f"from_events: columns must map {need!r} to a source column")
+    unknown = sorted(set(columns) - set(SCHEMA["events"]) - {"channel", "device"})
+    if unknown:
+        raise ValueError(f"from_events: cannot map {unknown[0]!r}; columns may map "
+                         f"{', '.join([*SCHEMA['events'], 'channel', 'device'])}")
     missing = [src for src in columns.values() if src not in df.columns]
     if missing:
         raise DataValidationError("events", missing[0], "source column named in `columns` is "
@@ -993,12 +1131,25 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
                          f"got {bad} (allowed: {', '.join(EVENT_NAMES)})")
     notes: list = []
     _note(notes, "read source rows", len(df), "rows in the source log")
-    src_event = df[columns["event"]].astype(str)
-    mapped = src_event.map(event_map)
-    for name, n in src_event[mapped.isna()].value_counts().sort_index().items():
-        _note(notes, "dropped unmapped event", n, f"source event {name!r} has no canonical name")
-    keep = mapped.notna().to_numpy()
+    raw_event = df[columns["event"]]
+    no_name = raw_event.isna() | (raw_event.astype(str).str.strip() == "")
+    if no_name.any():
+        _note(notes, "dropped: no event name", no_name.sum(),
+              f"rows whose {columns['event']!r} is empty")
+    src_event = raw_event.astype(str).str.strip()
+    mapped = src_event.map(event_map).where(lambda m: m.notna(), src_event)
+    for name, n in src_event[~no_name].value_counts().sort_index().items():
+        target = event_map.get(name)
+        _note(notes, f"event {name}", n, f"mapped to {target}" if target and target != name
+              else "kept as is")
+    keep = (~no_name).to_numpy()
     src = df.loc[keep].reset_index(drop=True)
+    for canon, col in columns.items():
+        table = "sessions" if canon in ("channel", "device") else "events"
+        _note(notes, f"column {col}", src[col].notna().sum(), f"mapped to {table}.{canon}")
+    for col in consumed:
+        if col in df.columns and col not in columns.values():
+            _note(notes, f"column {col}", df[col].notna().sum(), "read by the adapter")
     ev = pd.DataFrame({"user_id": _to_id("events", "user_id", src[columns["user_id"]]),
                        "ts": _parse_ts(src[columns["ts"]], ts_unit, "events", columns["ts"]),
                        "event": mapped[keep].to_numpy()})
@@ -1008,7 +1159,6 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
     pages = page_types or _DEFAULT_PAGE
     if "page_type" not in ev.columns:
         ev["page_type"] = ev["event"].map(pages)
-    extra_cols = [c for c in ("channel", "device") if c in columns]
     if "session_id" in columns:
         sid = src[columns["session_id"]]
         nulls = sid.isna()
@@ -1023,19 +1173,62 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
         ev["session_id"] = ev["user_id"].astype(str).to_numpy() + "-" + (num - first_num + 1).astype(str)
         _note(notes, "cut sessions", len(np.unique(num)),
               f"no session column: a new session after more than {session_gap} of inactivity")
+    taken = set(columns.values()) | set(consumed)
+    levels = _attribute_levels(src, [c for c in src.columns if c not in taken], ev, notes)
+    session_cols = [c for c in ("channel", "device") if c in columns]
+    per_session = pd.DataFrame({"session_id": ev["session_id"].to_numpy(), "ts": ev["ts"].to_numpy()})
+    for c in session_cols:
+        per_session[c] = src[columns[c]].to_numpy()
+    for c in levels["sessions"]:
+        per_session[c] = src[c].to_numpy()
     extra = None
-    if extra_cols:
-        tmp = pd.DataFrame({"session_id": ev["session_id"].to_numpy(), "ts": ev["ts"].to_numpy()})
-        for c in extra_cols:
-            tmp[c] = src[columns[c]].to_numpy()
-        extra = (tmp.sort_values(["session_id", "ts"], kind="mergesort")
-                 .drop_duplicates("session_id")[["session_id", *extra_cols]])
-    ev = ev.sort_values(["ts", "session_id"], kind="mergesort").reset_index(drop=True)
+    if session_cols or levels["sessions"]:
+        # a session's channel/device is the one of its first event; an attribute its first value
+        first = per_session.sort_values(["session_id", "ts"], kind="mergesort")
+        extra = first.drop_duplicates("session_id")[["session_id", *session_cols]]
+        for c in levels["sessions"]:
+            val = first.dropna(subset=[c]).drop_duplicates("session_id").set_index("session_id")[c]
+            extra[c] = val.reindex(extra["session_id"]).to_numpy()
+    for c in levels["events"]:
+        ev[c] = src[c].to_numpy()
+    order = np.lexsort((ev["session_id"].astype(str).to_numpy(), ev["ts"].to_numpy()))
+    ev = ev.iloc[order].reset_index(drop=True)
     sessions, users = _derive_sessions_users(ev, extra)
-    _note(notes, "kept events", len(ev), "events mapped to canonical names")
-    st = Store(events=ev[[c for c in SCHEMA["events"] if c in ev.columns]], sessions=sessions,
-               users=users, notes=pd.DataFrame(notes))
+    if levels["users"]:
+        attrs = (pd.DataFrame({"user_id": _to_id("events", "user_id", src[columns["user_id"]]),
+                               **{c: src[c].to_numpy() for c in levels["users"]}}))
+        for c in levels["users"]:
+            val = attrs.dropna(subset=[c]).drop_duplicates("user_id").set_index("user_id")[c]
+            users[c] = val.reindex(users["user_id"]).to_numpy()
+    _note(notes, "kept events", len(ev), "every row with an event name")
+    canon = [c for c in SCHEMA["events"] if c in ev.columns]
+    st = Store(events=ev[canon + levels["events"]], sessions=sessions, users=users,
+               notes=pd.DataFrame(notes))
     return validate(st)
+
+
+def _attribute_levels(src: pd.DataFrame, cols: list, ev: pd.DataFrame, notes: list) -> dict:
+    """Where each unmapped source column belongs: the coarsest table on which it has one value."""
+    out = {"users": [], "sessions": [], "events": []}
+    user = ev["user_id"].to_numpy()
+    session = ev["session_id"].to_numpy()
+    for c in cols:
+        s = src[c]
+        if s.isna().all():
+            _note(notes, f"column {c}", 0, "dropped: the column is empty")
+            continue
+        clash = [t for t in out if c in SCHEMA[t]]
+        for table, key in (("users", user), ("sessions", session), ("events", None)):
+            if key is None or (s.groupby(key).nunique(dropna=False) <= 1).all():
+                break
+        if clash and table in clash:
+            _note(notes, f"column {c}", s.notna().sum(), f"kept as {table}.{c} (a canonical column)")
+        else:
+            _note(notes, f"column {c}", s.notna().sum(),
+                  f"kept as {table}.{c}" + (" (one value per user)" if table == "users" else
+                                            " (one value per session)" if table == "sessions" else ""))
+        out[table].append(c)
+    return out
 
 
 _DEFAULT_PAGE = {"page_view": "other", "view_item_list": "category", "view_item": "product",
@@ -1128,7 +1321,9 @@ def from_ga4(df: pd.DataFrame, *, columns: dict[str, str] | None = None) -> Stor
                                 df[c["price"]])
         cols["value"] = "_value"
     # one row per event × item: keep one event row per (session, time, name, item)
-    store = from_events(df, cols, {e: e for e in EVENT_NAMES}, ts_unit="us")
+    internal = [x for x in ("_session", "_channel", "_value") if x in df.columns]
+    store = from_events(df, cols, {}, ts_unit="us",
+                        consumed=[c[k] for k in c if has[k]] + internal)
     notes = store.notes.to_dict("records")
     tables = {"events": store.events, "sessions": store.sessions, "users": store.users}
     if has["campaign"]:
@@ -1216,12 +1411,15 @@ def from_retailrocket(events: pd.DataFrame, *, session_gap: str = "30min") -> St
         if col not in events.columns:
             raise DataValidationError("events", col, "required RetailRocket column is missing "
                                       f"(columns: {', '.join(map(str, events.columns))})")
+    if "transactionid" in events.columns:  # kept on the purchase events: load_store's orders use it
+        events = events.rename(columns={"transactionid": "order_id"})
     st = from_events(events, {"user_id": "visitorid", "ts": "timestamp", "event": "event",
                               "item_id": "itemid"},
                      {"view": "view_item", "addtocart": "add_to_cart", "transaction": "purchase"},
                      ts_unit="ms", session_gap=session_gap)
     notes = st.notes.to_dict("records")
-    _note(notes, "no orders", 0, "RetailRocket has no prices: orders and order_lines are not built")
+    _note(notes, "no orders table", 0, "RetailRocket has no prices: load_store derives orders "
+          "from the purchase events (one per transactionid), without revenue")
     return Store(events=st.events, sessions=st.sessions, users=st.users, notes=pd.DataFrame(notes))
 
 
@@ -1351,7 +1549,9 @@ def from_rees46(df: pd.DataFrame) -> Store:
                          "session_id": "user_session", "item_id": "product_id",
                          "category": "_category", "value": "price"},
                      {"view": "view_item", "cart": "add_to_cart",
-                      "remove_from_cart": "remove_from_cart", "purchase": "purchase"})
+                      "remove_from_cart": "remove_from_cart", "purchase": "purchase"},
+                     consumed=[x for x in ("event_time", "category_code", "category_id", "brand")
+                               if x in d.columns])
     notes = notes + st.notes.to_dict("records")
     ev = st.events
     items = (ev.loc[ev["item_id"].notna()].sort_values("ts", kind="mergesort")
