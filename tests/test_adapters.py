@@ -112,3 +112,88 @@ def test_cli_convert_writes_a_loadable_store(tmp_path):
     assert st.orders["order_id"].astype(str).tolist() == ["77"] and st.orders["revenue"].isna().all()
     assert set(st.derived) == {"orders", "order_lines"}
     assert "event wishlist" in st.notes["step"].tolist()
+
+
+OLIST = data.BUNDLED_DATA.parents[1] / "shared" / "datasets" / "olist-sample-8k"
+
+
+def _olist_tables():
+    orders = pd.DataFrame({
+        "order_id": ["o1", "o2", "o3"], "customer_id": ["c1", "c2", "c3"],
+        "order_status": ["delivered", "unavailable", "shipped"],
+        "order_purchase_timestamp": ["2018-01-05 10:00:00", "2018-02-01 09:30:00",
+                                     "2018-03-01 12:00:00"],
+        "order_delivered_customer_date": ["2018-01-09 15:00:00", None, None]})
+    customers = pd.DataFrame({"customer_id": ["c1", "c2", "c3"],
+                              "customer_unique_id": ["ann", "ann", "bob"],
+                              "customer_state": ["SP", "SP", "RJ"]})
+    items = pd.DataFrame({"order_id": ["o1", "o1", "o2", "o3"], "order_item_id": ["1", "2", "1", "1"],
+                          "product_id": ["x", "y", "y", "x"], "price": ["10", "4.5", "4.5", "10"],
+                          "freight_value": ["2", "1", "1", "3"]})
+    payments = pd.DataFrame({"order_id": ["o1", "o1", "o3"], "payment_value": ["10", "7.5", "13"]})
+    reviews = pd.DataFrame({"review_id": ["r1", "r2", "r3", "r4"], "order_id": ["o1", "o1", "o3", "zz"],
+                            "review_score": ["2", "4", "5", "1"],
+                            "review_comment_title": [None, "ok", None, None],
+                            "review_comment_message": ["late", "arrived fine", None, "?"],
+                            "review_creation_date": ["2018-01-10 00:00:00", "2018-01-12 00:00:00",
+                                                     "2018-03-05 00:00:00", "2018-03-05 00:00:00"]})
+    products = pd.DataFrame({"product_id": ["x", "y"], "product_category_name": ["beleza_saude", None]})
+    translation = pd.DataFrame({"product_category_name": ["beleza_saude"],
+                                "product_category_name_english": ["health_beauty"]})
+    return {"orders": orders, "customers": customers, "order_items": items,
+            "order_payments": payments, "order_reviews": reviews, "products": products,
+            "category_translation": translation}
+
+
+def test_olist_people_orders_revenue_reviews():
+    from helpers.adapters.olist import from_olist
+
+    st = from_olist(_olist_tables())
+    # customer_unique_id is the person: ann placed two orders under two customer_ids
+    assert st.users["user_id"].tolist() == ["ann", "bob"]
+    o = st.orders.set_index("order_id")
+    assert o["status"].to_dict() == {"o1": "completed", "o2": "cancelled", "o3": "completed"}
+    # revenue: payments where there are some (o1, o3), else items' price + freight (o2)
+    assert o["revenue"].to_dict() == {"o1": 17.5, "o2": 5.5, "o3": 13.0}
+    # São Paulo local time (UTC-2 in January 2018, daylight saving) stored as UTC
+    assert o.loc["o1", "ordered_at"] == pd.Timestamp("2018-01-05 12:00", tz="UTC")
+    assert o.loc["o1", "delivered_at"] == pd.Timestamp("2018-01-09 17:00", tz="UTC")
+    # the later review of o1 is kept, on o1's first item; the review of an unknown order is dropped
+    r = st.reviews.set_index("order_id")
+    assert r.loc["o1", ["rating", "item_id", "text"]].tolist() == [4, "x", "ok arrived fine"]
+    assert r.loc["o3", "text"] is None or pd.isna(r.loc["o3", "text"])
+    notes = st.notes.set_index("step")["rows"]
+    assert notes["dropped: earlier review of the same order"] == 1
+    assert notes["dropped: review of an unknown order"] == 1
+    assert notes["read reviews"] == len(st.reviews) + 2
+    cats = st.items.set_index("item_id")["category"]
+    assert cats["x"] == "health_beauty" and pd.isna(cats["y"])
+    assert st.meta == {"currency": "BRL", "timezone": "America/Sao_Paulo", "name": "Olist"}
+
+
+def test_olist_needs_orders_and_customers():
+    from helpers.adapters.olist import from_olist
+
+    with pytest.raises(DataValidationError, match="olist_customers_dataset.csv file is required"):
+        from_olist({"orders": _olist_tables()["orders"]})
+
+
+def test_olist_sample_converts_with_its_published_counts(tmp_path):
+    if not OLIST.exists():
+        pytest.skip(f"no Olist sample under {OLIST} (real data is optional)")
+    assert data.main(["convert", "--format", "olist", str(OLIST), str(tmp_path / "olist")]) == 0
+    st = load_store(tmp_path / "olist")
+    raw_orders = pd.read_csv(OLIST / "olist_orders_dataset.csv.gz")
+    raw_cust = pd.read_csv(OLIST / "olist_customers_dataset.csv.gz")
+    raw_pay = pd.read_csv(OLIST / "olist_order_payments_dataset.csv.gz")
+    raw_items = pd.read_csv(OLIST / "olist_order_items_dataset.csv.gz")
+    assert len(st.orders) == len(raw_orders) == 8000
+    assert len(st.users) == raw_cust["customer_unique_id"].nunique() == 7969
+    assert st.order_lines["quantity"].sum() == len(raw_items) == 9116
+    assert (st.orders["status"] == "cancelled").sum() == raw_orders["order_status"].isin(
+        ["canceled", "unavailable"]).sum() == 107
+    no_pay = ~raw_orders["order_id"].isin(raw_pay["order_id"])
+    expected = raw_pay["payment_value"].sum() + (raw_items.loc[raw_items["order_id"].isin(
+        raw_orders.loc[no_pay, "order_id"]), ["price", "freight_value"]].sum().sum())
+    assert st.orders["revenue"].sum() == pytest.approx(expected, abs=0.05)
+    assert st.currency == "BRL"

@@ -1581,15 +1581,30 @@ def from_rees46(df: pd.DataFrame) -> Store:
     return validate(Store(**tables, notes=pd.DataFrame(notes)))
 
 
+def _olist(tables):
+    from helpers.adapters.olist import from_olist
+
+    return from_olist(tables)
+
+
 ADAPTERS = {"ga4": from_ga4, "retailrocket": from_retailrocket, "online_retail": from_online_retail,
-            "rees46": from_rees46}
+            "rees46": from_rees46, "olist": _olist}
 
 
 def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike) -> Store:
-    """Read a source file (CSV, optionally compressed, or Parquet), convert and save a store."""
+    """Read a source file (CSV, optionally compressed, or Parquet), convert and save a store.
+
+    ``olist`` reads a folder: the Olist export's CSV files (see :mod:`helpers.adapters.olist`).
+    """
     if fmt not in ADAPTERS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(ADAPTERS)}")
     path = Path(source)
+    if fmt == "olist":
+        from helpers.adapters import olist
+
+        store = olist.from_olist(olist.read_folder(path))
+        save_store(store, out_dir)
+        return store
     if path.suffix == ".parquet":
         raw = pd.read_parquet(path)
     elif fmt == "online_retail" and path.suffix in (".xlsx", ".xls"):
@@ -1612,7 +1627,7 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     cv = sub.add_parser("convert", help="convert a file into a store directory")
     cv.add_argument("--format", required=True, choices=sorted(ADAPTERS))
-    cv.add_argument("source")
+    cv.add_argument("source", help="the export file (olist: the folder of its CSV files)")
     cv.add_argument("out_dir")
     args = ap.parse_args(argv)
     store = convert(args.format, args.source, args.out_dir)
