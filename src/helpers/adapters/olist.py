@@ -89,7 +89,7 @@ def read_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
     found = {}
     for table, stem in FILES.items():
         paths = sorted(p for p in folder.iterdir()
-                       if re.fullmatch(rf"{re.escape(stem)}\.csv(\.gz)?", p.name, re.I))
+                       if re.fullmatch(rf"{re.escape(stem)}\.csv(\.gz)?", p.name, re.IGNORECASE))
         if paths:
             found[table] = pd.read_csv(paths[0], dtype=str, keep_default_na=False,
                                        na_values=[""])
