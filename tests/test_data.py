@@ -240,3 +240,22 @@ def test_quality_checks_flag_a_planted_problem(bundled):
     assert checks.loc["sessions whose first event is before the session start", "rows"] == 1
     clean = data.quality_checks(bundled).set_index("check")
     assert clean.loc["sessions whose first event is before the session start", "rows"] == 0
+
+
+def test_a_store_of_orders_alone_gets_events_sessions_and_users(tmp_path):
+    shop = load_store()
+    o = shop.orders.drop(columns=["session_id"])
+    o.to_csv(tmp_path / "orders.csv", index=False)
+    shop.order_lines.to_csv(tmp_path / "order_lines.csv", index=False)
+    shop.reviews.to_csv(tmp_path / "reviews.csv", index=False)
+    st = load_store(tmp_path)
+    assert st.available() == ["users", "sessions", "events", "orders", "order_lines", "reviews"]
+    assert sorted(st.derived) == ["events", "sessions", "users"]
+    # one purchase event and one session per order; each buyer is a user first seen at the first order
+    assert len(st.events) == len(st.sessions) == len(o)
+    assert (st.events["event"] == "purchase").all()
+    first = o.groupby("user_id")["ordered_at"].min()
+    got = st.users.set_index("user_id")["first_seen"]
+    assert len(got) == o["user_id"].nunique()
+    assert (got.reindex(first.index) == pd.to_datetime(first, utc=True)).all()
+    assert st.notes.set_index("step").loc["derived events", "rows"] == len(o)

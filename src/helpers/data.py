@@ -353,15 +353,65 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
     tables = {}
     for t in TABLES:
         tables[t] = _read_table(root, t)
-    if tables["events"] is None:
-        raise FileNotFoundError(f"{root}: the required table 'events' (events.parquet or "
-                                "events.csv) is missing")
+    if tables["events"] is None and tables["orders"] is None:
+        raise FileNotFoundError(f"{root}: the store needs an events table (events.parquet or "
+                                "events.csv) or an orders table (orders.csv) to derive it from")
     truth = None
     if (root / "truth.json").exists():
         truth = json.loads((root / "truth.json").read_text())
     notes = pd.read_csv(root / "notes.csv") if (root / "notes.csv").exists() else None
     store = validate(Store(**tables, truth=truth, source=str(root), notes=notes, meta=_read_meta(root)))
+    if store.events is None:
+        return with_derived_events(store)
     return with_derived_orders(store)
+
+
+def with_derived_events(store: Store) -> Store:
+    """A store given as orders (and perhaps lines, reviews, …) but no events: each order becomes
+    one session holding one ``purchase`` event (value = its revenue); users come from the orders
+    when the store has none. Recorded in ``store.derived`` and ``store.notes``.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"order_id": [1, 2], "user_id": [7, 7], "revenue": [20.0, 5.0],
+    ...                   "ordered_at": ["2025-01-01 10:00", "2025-02-01 11:00"]})
+    >>> st = with_derived_events(validate(Store(events=None, orders=o)))
+    >>> st.events[["session_id", "event", "value"]].to_dict("records")
+    [{'session_id': 1, 'event': 'purchase', 'value': 20.0}, {'session_id': 2, 'event': 'purchase', 'value': 5.0}]
+    >>> sorted(st.derived)
+    ['events', 'sessions', 'users']
+    """
+    o = store.orders
+    sid = o["session_id"].where(o["session_id"].notna(), o["order_id"]) \
+        if o["session_id"].notna().any() else o["order_id"]
+    events = pd.DataFrame({"session_id": sid.to_numpy(), "user_id": o["user_id"].to_numpy(),
+                           "ts": o["ordered_at"].to_numpy(), "event": "purchase",
+                           "page_type": "confirmation", "value": o["revenue"].to_numpy()})
+    events = events.sort_values(["ts", "session_id"], kind="mergesort").reset_index(drop=True)
+    tables = {t: getattr(store, t) for t in TABLES}
+    tables["events"] = events
+    if o["session_id"].isna().any() or not o["session_id"].notna().any():
+        tables["orders"] = o.assign(session_id=sid.to_numpy())
+    notes = [] if store.notes is None else store.notes.to_dict("records")
+    derived = dict(store.derived, events="one purchase event per order (no events table)")
+    _note(notes, "derived events", len(events), derived["events"])
+    if store.sessions is None:
+        first = events.drop_duplicates("session_id")
+        tables["sessions"] = pd.DataFrame({"session_id": first["session_id"].to_numpy(),
+                                           "user_id": first["user_id"].to_numpy(),
+                                           "started_at": first["ts"].to_numpy(),
+                                           "landing_page": "confirmation"})
+        derived["sessions"] = "one session per order"
+        _note(notes, "derived sessions", len(tables["sessions"]), derived["sessions"])
+    if store.users is None:
+        users = events.groupby("user_id", sort=True)["ts"].min().rename("first_seen").reset_index()
+        tables["users"] = users
+        derived["users"] = "one user per customer of the orders, first seen at the first order"
+        _note(notes, "derived users", len(users), derived["users"])
+    out = validate(Store(**tables, truth=store.truth, source=store.source,
+                         notes=pd.DataFrame(notes), meta=store.meta))
+    out.derived = derived
+    return out
 
 
 def with_derived_orders(store: Store) -> Store:
