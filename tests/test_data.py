@@ -72,14 +72,18 @@ def test_absent_optional_tables_are_none_and_events_is_required(tmp_path):
     (tmp_path / "events.parquet").symlink_to(BUNDLED / "events.parquet")
     store = load_store(tmp_path)
     # an events-only store: orders (and their lines) are derived from its purchase events
-    assert store.available() == ["events", "orders"]
-    assert set(store.derived) == {"orders"}
+    assert store.available() == ["users", "sessions", "events", "orders"]
+    assert set(store.derived) == {"users", "sessions", "orders"}
+    # derived sessions start at their first event, as the bundled sessions do
+    real_sessions = load_store().sessions.set_index("session_id")["started_at"]
+    got = store.sessions.set_index("session_id")["started_at"]
+    assert len(got) == len(real_sessions) and (got.reindex(real_sessions.index) >= real_sessions).all()
     # the bundled purchase events carry the order's revenue: derived orders match the real ones
     real = load_store().orders
     real = real.loc[real["session_id"].notna()]  # a purchase event does not know later refunds
     assert len(store.orders) == len(real)
     assert store.orders["revenue"].sum() == pytest.approx(real["revenue"].sum(), rel=1e-9)
-    assert store.users is None and store.truth is None
+    assert store.truth is None
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="events"):
@@ -178,8 +182,14 @@ def test_orphan_event_session(tmp_path):
     expect(tmp_path, "events", ev, "session_id", "no matching sessions.session_id", n_rows=1)
 
 
-def test_empty_table(tmp_path):
-    expect(tmp_path, "reviews", raw("reviews").iloc[:0], "", "empty", fmt="csv")
+def test_an_empty_optional_table_is_absent_and_noted_but_empty_events_fail(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    st = load_store(corrupt_copy(tmp_path / "a", "reviews", raw("reviews").iloc[:0], "csv"))
+    assert st.reviews is None
+    assert st.notes.set_index("step").loc["empty table reviews", "detail"] == \
+        "the file has no rows: treated as absent"
+    expect(tmp_path / "b", "events", raw("events").iloc[:0], "", "empty")
 
 
 def test_other_event_names_are_kept_and_misspelt_canonical_ones_named(tmp_path):

@@ -360,10 +360,57 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
     if (root / "truth.json").exists():
         truth = json.loads((root / "truth.json").read_text())
     notes = pd.read_csv(root / "notes.csv") if (root / "notes.csv").exists() else None
+    empty = [t for t, df in tables.items() if df is not None and len(df) == 0 and t != "events"]
+    if empty:
+        notes = pd.concat([notes, pd.DataFrame([
+            {"step": f"empty table {t}", "rows": 0, "detail": "the file has no rows: treated as absent"}
+            for t in empty])], ignore_index=True)
+        tables.update({t: None for t in empty})
     store = validate(Store(**tables, truth=truth, source=str(root), notes=notes, meta=_read_meta(root)))
     if store.events is None:
         return with_derived_events(store)
-    return with_derived_orders(store)
+    return with_derived_orders(with_derived_sessions(store))
+
+
+def with_derived_sessions(store: Store) -> Store:
+    """Sessions (start, landing page) and users (first seen) read off the events when the store
+    lacks them, so that every part that only needs those runs on an events-only store.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2], "user_id": [7, 7, 7],
+    ...                    "event": ["page_view", "view_item", "page_view"],
+    ...                    "ts": ["2025-01-01 10:00", "2025-01-01 10:05", "2025-01-02 09:00"]})
+    >>> st = with_derived_sessions(validate(Store(events=ev)))
+    >>> st.sessions[["session_id", "started_at"]].astype(str).values.tolist()
+    [['1', '2025-01-01 10:00:00+00:00'], ['2', '2025-01-02 09:00:00+00:00']]
+    >>> st.derived
+    {'sessions': 'one per session id of the events, started at its first event', 'users': 'one per user id of the events, first seen at their first event'}
+    """
+    if not isinstance(store.events, pd.DataFrame) or (store.sessions is not None
+                                                      and store.users is not None):
+        return store
+    sessions, users = _derive_sessions_users(store.events)
+    notes = [] if store.notes is None else store.notes.to_dict("records")
+    derived = dict(store.derived)
+    tables = {t: getattr(store, t) for t in TABLES}
+    if store.sessions is None:
+        tables["sessions"] = sessions
+        derived["sessions"] = "one per session id of the events, started at its first event"
+        _note(notes, "derived sessions", len(sessions), derived["sessions"])
+    if store.users is None:
+        if store.sessions is not None:  # first seen at the first session the store records
+            users = store.sessions.groupby("user_id", sort=True)["started_at"].min().rename(
+                "first_seen").reset_index()
+            users = pd.concat([users, _derive_sessions_users(store.events)[1].loc[
+                lambda u: ~u["user_id"].isin(users["user_id"])]], ignore_index=True)
+        tables["users"] = users
+        derived["users"] = "one per user id of the events, first seen at their first event"
+        _note(notes, "derived users", len(users), derived["users"])
+    out = validate(Store(**tables, truth=store.truth, source=store.source,
+                         notes=pd.DataFrame(notes), meta=store.meta))
+    out.derived = derived
+    return out
 
 
 def with_derived_events(store: Store) -> Store:
