@@ -7,11 +7,14 @@ from helpers import data
 from helpers.data import DataValidationError, load_store
 
 
+T0 = 1_433_221_332  # 2015-06-02, in seconds since 1970
+
+
 def retailrocket_rows():
     # visitor 1: view, add, buy within 30 min; comes back 2 h later and views again
     # visitor 2: one view; an unknown event name is dropped and counted
     return pd.DataFrame({
-        "timestamp": [0, 60_000, 120_000, 7_320_000, 5_000, 6_000],
+        "timestamp": [T0 * 1000 + t for t in (0, 60_000, 120_000, 7_320_000, 5_000, 6_000)],
         "visitorid": [1, 1, 1, 1, 2, 2],
         "event": ["view", "addtocart", "transaction", "view", "view", "wishlist"],
         "itemid": [10, 10, 10, 11, 10, 10],
@@ -32,11 +35,11 @@ def test_retailrocket_sessions_by_gap_and_notes():
     # notes add up: rows read = events kept (no row had an empty name)
     assert notes.loc["read source rows", "rows"] == notes.loc["kept events", "rows"] == 6
     assert st.orders is None and st.sessions["session_id"].nunique() == 3
-    assert st.users.set_index("user_id").loc[1, "first_seen"] == pd.Timestamp(0, tz="UTC")
+    assert st.users.set_index("user_id").loc[1, "first_seen"] == pd.Timestamp(T0, unit="s", tz="UTC")
 
 
 def test_gap_boundary_is_strictly_greater():
-    rows = pd.DataFrame({"u": [1, 1, 1], "t": [0, 1800, 3601], "e": ["view"] * 3})
+    rows = pd.DataFrame({"u": [1, 1, 1], "t": [T0, T0 + 1800, T0 + 3601], "e": ["view"] * 3})
     st = data.from_events(rows, {"user_id": "u", "ts": "t", "event": "e"}, {"view": "view_item"},
                           ts_unit="s")
     # 1800 s apart is the same session (gap must exceed 30 min); 1801 s later is a new one
@@ -80,7 +83,8 @@ def test_rees46_orders_from_session_purchases():
 def test_ga4_channel_grouping_and_orders():
     ga = pd.DataFrame({
         "event_name": ["page_view", "add_to_cart", "purchase", "purchase", "scroll"],
-        "event_timestamp": [1_000_000, 2_000_000, 3_000_000, 3_000_000, 4_000_000],
+        "event_timestamp": [T0 * 10**6 + t for t in (1_000_000, 2_000_000, 3_000_000, 3_000_000,
+                                                     4_000_000)],
         "user_pseudo_id": ["a", "a", "a", "a", "b"], "ga_session_id": [1, 1, 1, 1, 9],
         "session_source": ["instagram"] * 4 + ["(direct)"],
         "session_medium": ["paid"] * 4 + ["(none)"],

@@ -92,7 +92,7 @@ def test_absent_optional_tables_are_none_and_events_is_required(tmp_path):
 
 def test_csv_and_parquet_stores_load_the_same(tmp_path):
     ev = pd.DataFrame({"session_id": [2, 1], "user_id": [10, 11], "event": ["search", "purchase"],
-                       "ts": ["2025-03-01T10:00:00+08:00", "2025-03-01 01:00:00"],
+                       "ts": ["2025-03-01T10:00:00+08:00", "2025-03-01 01:00:00+00:00"],
                        "value": [None, 12.5]})
     sess = pd.DataFrame({"session_id": [1, 2], "user_id": [11, 10],
                          "started_at": ["2025-03-01 00:59", "2025-03-01 01:59"]})
@@ -101,7 +101,8 @@ def test_csv_and_parquet_stores_load_the_same(tmp_path):
     b = load_store(save_store(st, tmp_path / "csv", fmt="csv"))
     pd.testing.assert_frame_equal(a.events, b.events)
     pd.testing.assert_frame_equal(a.sessions, b.sessions)
-    # +08:00 is converted, a naive timestamp is taken as UTC
+    # +08:00 is converted; the naive sessions.started_at are taken as UTC
+    assert a.sessions["started_at"].tolist()[0] == pd.Timestamp("2025-03-01 00:59", tz="UTC")
     assert a.events["ts"].tolist() == [pd.Timestamp("2025-03-01 02:00", tz="UTC"),
                                        pd.Timestamp("2025-03-01 01:00", tz="UTC")]
 

@@ -716,8 +716,9 @@ def _read_table(root: Path, table: str) -> pd.DataFrame | None:
     if parts.is_dir() and any(parts.glob("*.parquet")):
         return pd.read_parquet(parts)  # a table written in parts (python -m helpers.simulate --chunk-users)
     if csv.exists():
-        # Read everything as text first so that coercion (and its error messages) is ours.
-        return pd.read_csv(csv, dtype=str, keep_default_na=True)
+        # Read everything as text first so that coercion (and its error messages) is ours; only
+        # an empty field is missing ("NA" may be North America, "null" a search term).
+        return pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""])
     return None
 
 
@@ -778,6 +779,10 @@ def _check_event_names(event: pd.Series) -> None:
                    "(event_map in from_events) so that the notebooks find it", rows, event)
 
 
+# Text that means "no value" in a number, time or flag column (in a text column it is text).
+_MISSING_TOKENS = {"", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "null", "NULL", "None", "none", "NaT"}
+
+
 def _coerce_column(table: str, col: str, kind: str, s: pd.Series) -> pd.Series:
     if kind == "ts":
         return _to_utc(table, col, s)
@@ -789,6 +794,9 @@ def _coerce_column(table: str, col: str, kind: str, s: pd.Series) -> pd.Series:
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
         return parsed.dt.normalize().astype("datetime64[ns]")
+    if kind != "str" and kind != "id" and not pd.api.types.is_numeric_dtype(s) \
+            and not pd.api.types.is_datetime64_any_dtype(s):
+        s = s.mask(s.astype(str).str.strip().isin(_MISSING_TOKENS))
     if kind in ("money", "float", "count", "rating"):
         num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_bool_dtype(s) else None
         if num is None:
@@ -797,6 +805,13 @@ def _coerce_column(table: str, col: str, kind: str, s: pd.Series) -> pd.Series:
         if failed.any():
             raise _bad(table, col, "values that are not numbers", failed, s)
         num = num.astype("float64")
+        infinite = np.isinf(num)
+        if infinite.any():
+            raise _bad(table, col, "infinite values", infinite, s)
+        if kind in ("count", "rating"):
+            huge = num.abs() > 2**53
+            if huge.any():
+                raise _bad(table, col, "counts too large to be held exactly (over 2^53)", huge, s)
         if kind == "float":
             return num
         if kind in ("money", "count"):
@@ -831,17 +846,73 @@ def _coerce_column(table: str, col: str, kind: str, s: pd.Series) -> pd.Series:
     return s.where(s.isna(), s.astype(str)).astype("str")
 
 
-def _to_utc(table: str, col: str, s: pd.Series) -> pd.Series:
+_ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d|\bUTC|\bGMT)\s*$", re.I)
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}\b")
+_NS_MIN, _NS_MAX = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+
+
+def _to_utc(table: str, col: str, s: pd.Series, *, dayfirst: bool | None = None) -> pd.Series:
+    """Timestamps -> tz-aware UTC (ns); every way a column can be silently misread is an error.
+
+    Epoch numbers need their unit (``from_events(ts_unit=...)``); text that mixes zoned and naive
+    values, or slash dates that could be day-first or month-first, needs the writer to say which
+    (``dayfirst`` here; ISO 8601 text in a store); dates outside 1677-2262 cannot be held.
+    """
     if pd.api.types.is_datetime64_any_dtype(s):
         parsed = s
+    elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        raise _bad(table, col, "timestamps given as epoch numbers: say their unit (s, ms, us or "
+                   "ns; from_events(ts_unit=...)) or store them as ISO 8601 text", s.notna(), s)
     else:
-        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+        text = s.where(s.isna(), s.astype(str).str.strip())
+        digits = text.str.fullmatch(r"-?\d{9,19}(\.\d+)?").fillna(False).astype(bool)
+        if digits.any():
+            raise _bad(table, col, "timestamps given as epoch numbers in text: say their unit "
+                       "(s, ms, us or ns; from_events(ts_unit=...)) or write ISO 8601 text",
+                       digits, s)
+        slash = text.str.extract(_SLASH_DATE)
+        fmt = "mixed"
+        if slash[0].notna().any():
+            first, second = pd.to_numeric(slash[0]), pd.to_numeric(slash[1])
+            day_first = bool((first > 12).any())
+            month_first = bool((second > 12).any())
+            if day_first and month_first:
+                raise _bad(table, col, "slash dates read both day-first and month-first "
+                           "(some first fields and some second fields exceed 12)",
+                           (first > 12).to_numpy(), s)
+            if dayfirst is None and not (day_first or month_first):
+                ambiguous = (first != second) & first.notna()
+                if ambiguous.any():
+                    raise _bad(table, col, "slash dates that may be day-first or month-first "
+                               "(e.g. 03/04): write ISO 8601 dates (YYYY-MM-DD)", ambiguous, s)
+            dayfirst = day_first if dayfirst is None else dayfirst
+            try:
+                parsed = pd.to_datetime(text, errors="coerce", utc=True, dayfirst=dayfirst,
+                                        format=fmt)
+            except (ValueError, OverflowError):
+                raise _bad(table, col, "unparseable timestamps", text.notna(), s) from None
+        else:
+            try:
+                parsed = pd.to_datetime(text, errors="coerce", utc=True, format=fmt)
+            except (ValueError, OverflowError):
+                raise _bad(table, col, "unparseable timestamps", text.notna(), s) from None
     failed = parsed.isna() & s.notna()
     if failed.any():
         raise _bad(table, col, "unparseable timestamps", failed, s)
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        zoned = text.str.contains(_ZONED).fillna(False).astype(bool)
+        naive = text.notna() & ~zoned
+        if zoned.any() and naive.any():
+            raise _bad(table, col, f"{int(naive.sum())} timestamps without a time zone beside "
+                       f"{int(zoned.sum())} with one: give every value its offset (or none)",
+                       naive, s)
     if parsed.dt.tz is None:
         parsed = parsed.dt.tz_localize("UTC")
-    return parsed.dt.tz_convert("UTC").dt.as_unit("ns")
+    parsed = parsed.dt.tz_convert("UTC")
+    out_of_range = (parsed < _NS_MIN) | (parsed > _NS_MAX)
+    if out_of_range.any():
+        raise _bad(table, col, "timestamps outside the years 1677-2262", out_of_range, s)
+    return parsed.dt.as_unit("ns")
 
 
 def _to_id(table: str, col: str, s: pd.Series) -> pd.Series:
@@ -1116,14 +1187,28 @@ def _note(notes: list, step: str, rows: int, detail: str) -> None:
     notes.append({"step": step, "rows": int(rows), "detail": detail})
 
 
+_EPOCH_UNITS = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
+
 def _parse_ts(values: pd.Series, unit: str | None, table: str, column: str) -> pd.Series:
-    if unit is not None:
-        num = pd.to_numeric(values, errors="coerce")
-        failed = num.isna() & values.notna()
-        if failed.any():
-            raise _bad(table, column, f"values that are not epoch numbers ({unit})", failed, values)
-        return pd.to_datetime(num, unit=unit, utc=True).dt.as_unit("ns")
-    return _to_utc(table, column, values)
+    if unit is None:
+        return _to_utc(table, column, values)
+    if unit not in _EPOCH_UNITS:
+        raise ValueError(f"ts_unit must be one of {', '.join(_EPOCH_UNITS)}, got {unit!r}")
+    num = pd.to_numeric(values, errors="coerce")
+    failed = num.isna() & values.notna()
+    if failed.any():
+        raise _bad(table, column, f"values that are not epoch numbers ({unit})", failed, values)
+    # a wrong unit gives dates in 1970 or far in the future: name the unit that fits
+    seconds = num / _EPOCH_UNITS[unit]
+    implausible = (seconds < 315_532_800) | (seconds > 4_102_444_800)  # outside 1980-2100
+    if implausible.any():
+        median = float(num.median())
+        fits = [u for u, k in _EPOCH_UNITS.items() if 315_532_800 <= median / k <= 4_102_444_800]
+        hint = f"; the values look like {fits[0]}" if fits else ""
+        raise _bad(table, column, f"epoch numbers read as {unit} give dates outside 1980-2100"
+                   f"{hint} (pass ts_unit=...)", implausible, values)
+    return pd.to_datetime(num, unit=unit, utc=True).dt.as_unit("ns")
 
 
 def _session_numbers(user: pd.Series, ts: pd.Series, gap: pd.Timedelta) -> np.ndarray:
@@ -1197,7 +1282,8 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
 
     Examples
     --------
-    >>> log = pd.DataFrame({"visitor": [1, 1, 1, 2], "t": [0, 60, 7200, 30],
+    >>> t0 = 1_700_000_000  # seconds since 1970: 2023-11-14
+    >>> log = pd.DataFrame({"visitor": [1, 1, 1, 2], "t": [t0, t0 + 60, t0 + 7200, t0 + 30],
     ...                     "action": ["view", "cart", "view", "like"], "sku": [5, 5, 6, 5],
     ...                     "tier": ["gold", "gold", "gold", "new"]})
     >>> st = from_events(log, {"user_id": "visitor", "ts": "t", "event": "action",
@@ -1564,7 +1650,8 @@ def from_online_retail(df: pd.DataFrame) -> Store:
     _note(notes, "dropped: quantity or price <= 0", bad.sum(), "adjustments, samples, bad debt")
     keep = ~(no_cust | cancel | bad)
     d = df.loc[keep].assign(_inv=inv[keep], _qty=qty[keep], _price=price[keep])
-    d["_ts"] = _to_utc("orders", "InvoiceDate", d["InvoiceDate"].astype(str)).to_numpy()
+    # UCI writes month first (12/1/2010 8:26)
+    d["_ts"] = _to_utc("orders", "InvoiceDate", d["InvoiceDate"].astype(str), dayfirst=False).to_numpy()
     d["_user"] = _to_id("users", "CustomerID", pd.to_numeric(d["CustomerID"])).to_numpy()
     d["_item"] = d["StockCode"].astype(str).str.strip().to_numpy()
     d["_value"] = d["_qty"] * d["_price"]
