@@ -171,7 +171,82 @@ def real_stores(base):
     insta = DATASETS / "instacart-sample" / "instacart_df_sample_150k.csv.gz"
     if insta.exists():
         out["instacart_real"] = instacart_store(pd.read_csv(insta, index_col=0), base / "instacart_real")
+    cats = DATASETS / "cookie-cats" / "cookie_cats.csv.gz"
+    if cats.exists():
+        out["cookie_cats_real"] = cookie_cats_store(pd.read_csv(cats, nrows=20_000),
+                                                    base / "cookie_cats_real")
+    paths = DATASETS / "channelattribution-paths" / "Data.csv.gz"
+    if paths.exists():
+        out["paths_real"] = attribution_paths_store(pd.read_csv(paths, sep=";", nrows=300),
+                                                    base / "paths_real")
+    alexa = DATASETS / "amazon-alexa-reviews" / "amazon_alexa.tsv.gz"
+    if alexa.exists():
+        out["alexa_real"] = alexa_store(pd.read_csv(alexa, sep="\t"), base / "alexa_real")
     return out
+
+
+def cookie_cats_store(cc: pd.DataFrame, folder: Path) -> Path:
+    """The Cookie Cats gate test: each player installs on one day (the data has no dates), comes
+    back a day and a week later or not; the gate version is the experiment's variant."""
+    day0 = pd.Timestamp("2014-01-01", tz="UTC") + pd.to_timedelta(cc.index % 7, unit="D")
+    rows = [pd.DataFrame({"user_id": cc["userid"], "ts": day0, "event": "install"})]
+    for flag, days, name in (("retention_1", 1, "return_day_1"), ("retention_7", 7, "return_day_7")):
+        back = cc[flag].astype(bool).to_numpy()
+        rows.append(pd.DataFrame({"user_id": cc["userid"][back], "ts": day0[back] + pd.Timedelta(days, "D"),
+                                  "event": name}))
+    ev = pd.concat(rows, ignore_index=True)
+    ev["session_id"] = ev["user_id"].astype(str) + "-" + ev["event"]
+    folder.mkdir(parents=True)
+    ev.to_csv(folder / "events.csv", index=False)
+    pd.DataFrame({"experiment": "gate", "user_id": cc["userid"], "variant": cc["version"],
+                  "assigned_at": day0}).to_csv(folder / "assignments.csv", index=False)
+    return folder
+
+
+def attribution_paths_store(paths: pd.DataFrame, folder: Path) -> Path:
+    """ChannelAttribution's aggregated journeys, one user per journey: a session per touch (a day
+    apart; the data has no times) on its channel, a purchase in the last one when it converted."""
+    users, sessions, events, uid = [], [], [], 0
+    t0 = pd.Timestamp("2020-01-01", tz="UTC")
+    for row in paths.itertuples(index=False):
+        touches = [t.strip() for t in row.path.split(">")]
+        n_conv = int(round(row.total_conversions))
+        value = row.total_conversion_value / n_conv if n_conv else 0.0
+        for k in range(n_conv + int(row.total_null)):
+            uid += 1
+            start = t0 + pd.Timedelta(minutes=uid)
+            for j, ch in enumerate(touches):
+                sid = f"{uid}-{j + 1}"
+                ts = start + pd.Timedelta(days=j)
+                sessions.append((sid, uid, ts, ch))
+                events.append((sid, uid, ts, "page_view", None))
+            if k < n_conv:
+                events.append((sid, uid, ts + pd.Timedelta(minutes=5), "purchase", round(value, 2)))
+            users.append((uid, start, touches[0]))
+    folder.mkdir(parents=True)
+    pd.DataFrame(users, columns=["user_id", "first_seen", "acquisition_channel"]).to_csv(
+        folder / "users.csv", index=False)
+    pd.DataFrame(sessions, columns=["session_id", "user_id", "started_at", "channel"]).to_csv(
+        folder / "sessions.csv", index=False)
+    pd.DataFrame(events, columns=["session_id", "user_id", "ts", "event", "value"]).to_csv(
+        folder / "events.csv", index=False)
+    return folder
+
+
+def alexa_store(rv: pd.DataFrame, folder: Path) -> Path:
+    """Amazon Alexa reviews alone: every review is an anonymous order of its product variation,
+    with no price, reviewed on the day it was written."""
+    rv = rv.rename(columns=lambda c: c.lstrip("\ufeff"))
+    day = pd.to_datetime(rv["date"], format="%d-%b-%y").dt.tz_localize("UTC")
+    n = len(rv)
+    folder.mkdir(parents=True)
+    pd.DataFrame({"order_id": range(1, n + 1), "user_id": range(1, n + 1), "ordered_at": day,
+                  "revenue": None}).to_csv(folder / "orders.csv", index=False)
+    pd.DataFrame({"order_id": range(1, n + 1), "user_id": range(1, n + 1),
+                  "item_id": rv["variation"].str.strip(), "rating": rv["rating"],
+                  "text": rv["verified_reviews"], "created_at": day}).to_csv(
+        folder / "reviews.csv", index=False)
+    return folder
 
 
 def ab_data_store(ab: pd.DataFrame, folder: Path) -> Path:
@@ -230,7 +305,8 @@ def converted(shop, tmp_path_factory):
 
 SYNTHETIC = [*FORMATS, "partial", "events_only", "no_purchases", "one_user", "two_days",
              "orders_only"]
-REAL_SETS = ["rees46_real", "olist_real", "ab_data_real", "instacart_real"]
+REAL_SETS = ["rees46_real", "olist_real", "ab_data_real", "instacart_real", "cookie_cats_real",
+             "paths_real", "alexa_real"]
 
 
 def test_each_format_converts_to_a_valid_store(converted):
@@ -243,7 +319,10 @@ def test_each_format_converts_to_a_valid_store(converted):
                 "orders_only": {"events", "sessions", "users", "orders", "order_lines", "reviews"},
                 "olist_real": {"events", "sessions", "users", "orders", "order_lines", "items"},
                 "ab_data_real": {"events", "orders", "assignments"},
-                "instacart_real": {"events", "sessions", "users", "orders", "order_lines"}}
+                "instacart_real": {"events", "sessions", "users", "orders", "order_lines"},
+                "cookie_cats_real": {"events", "sessions", "users", "assignments"},
+                "paths_real": {"events", "sessions", "users", "orders"},
+                "alexa_real": {"events", "sessions", "users", "orders", "reviews"}}
     for name, folder in converted.items():
         st = data.load_store(folder)
         assert expected.get(name, {"events"}) <= set(st.available()), name
