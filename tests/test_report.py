@@ -78,3 +78,17 @@ def test_index_lists_what_a_notebook_skipped():
     page = report.index_page(entries, data="/tmp/shop")
     assert page.count("part(s) skipped") == 1
     assert "needs orders, which this data does not have" in page
+
+
+def test_a_bad_store_stops_the_report_before_any_notebook(tmp_path, capsys):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "index.html").write_text("previous run")
+    assert report.main(["--data", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "store directory not found" in err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "events.csv").write_text("session_id,user_id,ts,event\n1,2,2025-01-01,\n")
+    assert report.main(["--data", str(tmp_path / "bad"), "--out", str(out)]) == 2
+    assert "events.event" in capsys.readouterr().err
+    assert (out / "index.html").read_text() == "previous run"

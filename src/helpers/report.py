@@ -214,8 +214,36 @@ def main(argv=None) -> int:
     if args.refresh is not None:
         refresh([Path(p) for p in args.refresh] or notebooks(args.notebooks))
         return 0
+    if args.data:
+        problem = check_store(args.data)
+        if problem:
+            print(f"make report: {problem}", file=sys.stderr)
+            return 2
     build(args.out, data=args.data or None, folder=args.notebooks)
     return 0
+
+
+def check_store(path: str) -> str | None:
+    """Load the store before any notebook runs: None when it loads, else one line saying why.
+
+    So that a wrong path or a bad table stops ``make report`` at once, with the loader's own
+    message, and leaves the previous reports as they were.
+
+    >>> check_store("/nonexistent/store")
+    'store directory not found: /nonexistent/store (DATA= must name a folder of <table>.csv or <table>.parquet files)'
+    """
+    from helpers import data
+
+    try:
+        data.load_store(path)
+    except FileNotFoundError as e:
+        msg = str(e)
+        if "not found" in msg:
+            msg += " (DATA= must name a folder of <table>.csv or <table>.parquet files)"
+        return msg
+    except data.DataValidationError as e:
+        return f"{path}: {e}"
+    return None
 
 
 if __name__ == "__main__":
