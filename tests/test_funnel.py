@@ -1,6 +1,7 @@
 """Tests of helpers.funnel: hand-made event logs, reference libraries and the answer key."""
 
-from itertools import product
+import warnings
+from itertools import pairwise, product
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,8 @@ import pytest
 from scipy.stats import chi2_contingency
 from statsmodels.stats.proportion import proportions_ztest
 
-from helpers import data, funnel as fu
+from helpers import data
+from helpers import funnel as fu
 
 STEPS = ["view_item", "add_to_cart", "begin_checkout", "add_payment_info", "purchase"]
 
@@ -146,7 +148,7 @@ def brute_force(ev, steps, window):
         best = -1
         for k in range(len(steps), 0, -1):
             for combo in product(*occ[:k]):
-                if all(x <= y for x, y in zip(combo, combo[1:])) and (
+                if all(x <= y for x, y in pairwise(combo)) and (
                         window is None or combo[-1] - combo[0] <= window):
                     best = k - 1
                     break
@@ -173,8 +175,8 @@ def test_bad_input_is_named():
         fu.funnel(ev, ["a", "b"], unit="visit")
     with pytest.raises(ValueError, match="device"):
         fu.funnel(ev, ["a", "b"], by="device")
-    with pytest.raises(ValueError, match="two steps"):
-        fu.funnel(ev, ["a"])
+    with pytest.raises(ValueError, match="at least one step"):
+        fu.funnel(ev, [])
     with pytest.raises(ValueError, match="not one of the steps"):
         fu.funnel(ev, ["a", "b"], optional="z")
 
@@ -307,5 +309,98 @@ def test_cart_abandonment_in_the_designed_range(shop):
 
 
 def test_no_unit_at_step1_gives_zero_rows_not_an_empty_table():
-    f = fu.funnel(mk([(1, 1, 0, "b")]), ["a", "b"])
+    with pytest.warns(UserWarning, match="'a'"):
+        f = fu.funnel(mk([(1, 1, 0, "b")]), ["a", "b"])
     assert n_per_step(f) == [0, 0] and f["rate_from_start"].isna().all()
+
+
+# --------------------------------------------------------------------------- the data's funnel
+
+def test_default_steps_are_the_canonical_steps_the_data_has_in_funnel_order():
+    ev = mk([(1, 1, 0, "purchase"), (1, 1, 1, "page_view"), (2, 2, 0, "add_payment_info"),
+             (2, 2, 1, "view_item"), (3, 3, 0, "add_to_cart")])
+    assert fu.default_steps(ev) == ["view_item", "add_to_cart", "add_payment_info", "purchase"]
+    assert fu.default_steps(mk([(1, 1, 0, "page_view")])) == []
+
+
+def test_a_step_without_any_event_is_a_warning_naming_it():
+    # purchases but no checkout events: the step is not a drop-out, the log lacks it
+    ev = mk([(1, 1, 0, "view_item"), (1, 1, 5, "purchase")])
+    steps = ["view_item", "begin_checkout", "purchase"]
+    with pytest.warns(UserWarning, match="'begin_checkout'") as rec:
+        f = fu.funnel(ev, steps)
+    assert len(rec) == 1 and "purchase'" not in str(rec[0].message)
+    assert f.attrs["absent_steps"] == ["begin_checkout"]
+    assert fu.absent_steps(ev, steps) == ["begin_checkout"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # the data's own steps: no warning
+        assert fu.funnel(ev, fu.default_steps(ev)).attrs["absent_steps"] == []
+
+
+def test_a_one_step_funnel_counts_the_units_and_times_nothing():
+    ev = mk([(1, 1, 0, "purchase"), (2, 2, 0, "purchase"), (2, 2, 9, "purchase")])
+    f = fu.funnel(ev, ["purchase"])
+    assert n_per_step(f) == [2] and f["rate_from_prev"].tolist() == [1.0]
+    j = fu.journeys(ev, ["purchase"])
+    assert fu.time_to_convert(j)["n"].sum() == 0
+    assert fu.conversion_times(j).isna().all() and fu.conversion_times(j).attrs["n"] == 0
+
+
+def test_bottlenecks_without_a_breakdown_is_an_empty_table_with_columns():
+    b = fu.bottlenecks([])
+    assert b.empty and list(b.columns) == fu.BOTTLENECK_COLUMNS
+    assert fu.fix_first(b, fu.funnel(mk([(1, 1, 0, "a"), (1, 1, 1, "b")]), ["a", "b"])).empty
+
+
+def test_fix_first_when_nothing_is_significant_has_columns_and_no_rows():
+    # two devices that behave alike: no shortfall is significant, nothing to fix
+    ev = mk([(s, s, 0, "a", d) for s, d in zip(range(40), ["x", "y"] * 20)]
+            + [(s, s, 1, "b", "x" if s % 2 == 0 else "y") for s in range(0, 40, 3)])
+    t = fu.funnel(ev, ["a", "b"], by="device")
+    bn = fu.bottlenecks(t)
+    assert len(bn) == 2 and not bn["significant"].any()
+    fix = fu.fix_first(bn, fu.funnel(ev, ["a", "b"]))
+    assert fix.empty and {"extra", "extra_purchases", "segment"} <= set(fix.columns)
+
+
+def test_fix_first_weights_the_lost_units_by_their_chance_to_buy():
+    t = pd.DataFrame({"device": ["m", "m", "m", "d", "d", "d"], "step": ["v", "c", "p"] * 2,
+                      "step_index": [0, 1, 2] * 2, "from_step": [None, "v", "c"] * 2,
+                      "n": [1000, 100, 20, 1000, 300, 240], "n_prev": [1000, 1000, 100, 1000,
+                                                                      1000, 300]})
+    t = t.assign(**{c: 0.0 for c in ["rate_from_start", "rate_from_prev", "ci_low", "ci_high",
+                                     "median_time_from_prev"]})
+    overall = pd.DataFrame({"step": ["v", "c", "p"], "step_index": [0, 1, 2],
+                            "n": [2000, 400, 260]})
+    fix = fu.fix_first(fu.bottlenecks(t), overall)
+    # m at v->c: 200 fewer carts, each buys with 260/400; at c->p: 60 fewer purchases
+    assert fix["step"].tolist() == ["c", "p"]
+    assert fix["extra"].tolist() == pytest.approx([200.0, 60.0])
+    assert fix["extra_purchases"].tolist() == pytest.approx([130.0, 60.0])
+
+
+def test_cart_abandonment_without_any_purchase_abandons_every_judged_cart():
+    ev = mk([(1, 1, 0, "add_to_cart", "m"), (2, 2, 0, "add_to_cart", "d"),
+             (3, 3, 30 * 86400, "view_item", "d")])
+    out = fu.cart_abandonment(ev, by="device")
+    assert out["abandoned"].tolist() == [1, 1] and out["abandonment_rate"].tolist() == [1.0, 1.0]
+
+
+def test_conversion_times_are_quantiles_of_the_first_to_last_step():
+    ev = mk([(1, 1, 0, "a"), (1, 1, 60, "b"), (2, 2, 0, "a"), (2, 2, 180, "b"), (3, 3, 0, "a")])
+    q = fu.conversion_times(fu.journeys(ev, ["a", "b"]), quantiles=[0.5, 1.0])
+    assert q.tolist() == [pd.Timedelta("2min"), pd.Timedelta("3min")] and q.attrs["n"] == 2
+
+
+def test_a_recent_cart_is_censored_even_when_it_was_bought():
+    # a 3-hour log and a 7-day window: no cart can be judged, bought or not (judging only the
+    # bought ones would report 0 % abandonment)
+    ev = mk([(1, 1, 0, "add_to_cart", "m"), (1, 1, 10, "purchase", "m"),
+             (2, 2, 100, "add_to_cart", "d"), (3, 3, 3 * 3600, "view_item", "d")])
+    out = fu.cart_abandonment(ev)
+    assert out[["carts", "censored"]].values.tolist() == [[0, 2]]
+    assert out["abandonment_rate"].isna().all()
+    by = fu.cart_abandonment(ev, by="device")
+    assert by["device"].tolist() == ["d", "m"] and by["censored"].tolist() == [1, 1]
+    none = fu.cart_abandonment(mk([(1, 1, 0, "view_item", "m")]))
+    assert none[["carts", "censored"]].values.tolist() == [[0, 0]]

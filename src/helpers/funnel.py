@@ -50,6 +50,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from itertools import combinations
 
 import numpy as np
@@ -66,6 +67,15 @@ UNITS = {"session": "session_id", "user": "user_id"}
 
 FUNNEL_COLUMNS = ["step", "step_index", "from_step", "n", "n_prev", "rate_from_start", "rate_from_prev",
                   "ci_low", "ci_high", "median_time_from_prev"]
+
+CANONICAL_STEPS = ("view_item", "add_to_cart", "begin_checkout", "add_shipping_info",
+                   "add_payment_info", "purchase")
+"""The GA4 e-commerce events that make the shop's purchase funnel, in funnel order."""
+
+BOTTLENECK_COLUMNS = ["dimension", "segment", "from_step", "step", "step_index", "n_prev", "n",
+                      "rate", "rate_overall", "rate_rest", "gap", "gap_overall", "z", "p_value",
+                      "missing", "p_holm", "significant"]
+"""Columns of :func:`bottlenecks` (also when it has no rows)."""
 
 TIME_BINS = ("0s", "1min", "5min", "15min", "1h", "6h", "1D", "3D", "7D", "14D", "30D", "3650D")
 TIME_LABELS = ("< 1 min", "1–5 min", "5–15 min", "15–60 min", "1–6 h", "6–24 h", "1–3 days",
@@ -108,6 +118,42 @@ def attach(events: pd.DataFrame, table: pd.DataFrame, columns, *, on: str = "ses
     return out
 
 
+def default_steps(events: pd.DataFrame, candidates=CANONICAL_STEPS) -> list[str]:
+    """The funnel this data can measure: the ``candidates`` (canonical steps) it has events of.
+
+    A funnel step without a single event is not a step people drop out at but one the log does
+    not record (many exports have purchases but no checkout events), so it is left out, in
+    the canonical order.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"event": ["purchase", "view_item", "page_view", "add_to_cart"]})
+    >>> default_steps(ev)
+    ['view_item', 'add_to_cart', 'purchase']
+    """
+    have = set(pd.unique(events["event"]))
+    return [s for s in candidates if s in have]
+
+
+def absent_steps(events: pd.DataFrame, steps) -> list[str]:
+    """The names in ``steps`` that no event of ``events`` has (each once, in step order).
+
+    >>> absent_steps(pd.DataFrame({"event": ["view_item", "purchase"]}),
+    ...              ["view_item", "begin_checkout", "purchase"])
+    ['begin_checkout']
+    """
+    have = set(pd.unique(events["event"]))
+    return [s for s in dict.fromkeys(steps) if s not in have]
+
+
+def _warn_absent(absent) -> None:
+    if absent:
+        warnings.warn(f"funnel: the data has no {', '.join(map(repr, absent))} events at all, "
+                      f"so no unit can reach {'that step' if len(absent) == 1 else 'those steps'}"
+                      f" or any step after it (leave it out of the steps, or check the export)",
+                      UserWarning, stacklevel=3)
+
+
 # ----------------------------------------------------------------------------- matching
 
 def _ns(ts: pd.Series) -> np.ndarray:
@@ -124,8 +170,8 @@ def _at(arr: np.ndarray, j: np.ndarray, fill: int) -> np.ndarray:
 def _check(steps, unit, window):
     """Validated (steps, number of steps, unit column, window in ns or None)."""
     steps = list(steps)
-    if len(steps) < 2:
-        raise ValueError("funnel: give at least two steps")
+    if not steps:
+        raise ValueError("funnel: give at least one step")
     if unit not in UNITS:
         raise ValueError(f"funnel: unit must be 'session' or 'user', not {unit!r}")
     win = None if window is None else pd.Timedelta(window).value
@@ -156,7 +202,10 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
         Canonical events: ``session_id``, ``user_id``, ``ts``, ``event`` (+ ``by`` columns).
         Any row order; rows whose event is not a step or an excluded event are ignored.
     steps : list of str
-        Ordered event names (at least two).
+        Ordered event names (at least one; a single step just counts the units that did it).
+        A step that no event has triggers a ``UserWarning`` naming it (and is listed in
+        ``.attrs["absent_steps"]``): every unit stops before it, which says more about the
+        export than about the shop.
     unit : {"session", "user"}
     window : Timedelta or str, optional
         Every step within this time of the step-1 event (inclusive).
@@ -206,6 +255,8 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
 
     names = list(dict.fromkeys(steps + [x[0] for x in excl]))
     ecode, seen = pd.factorize(events["event"])          # one hash pass over the event names
+    absent = [x for x in dict.fromkeys(steps) if x not in set(seen)]
+    _warn_absent(absent)
     lut = np.array([names.index(x) if x in names else -1 for x in seen] + [-1], dtype="int64")
     code_all = lut[ecode]                                # factorize marks missing as -1 -> -1
     keep = np.flatnonzero(code_all >= 0)
@@ -238,7 +289,7 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
         nxt += 1
     # An attempt whose next step-1 occurrence (same unit) comes before the first next-step event
     # it could match is dominated by that later attempt (same chain, later start); drop it.
-    if steps[nxt] != steps[0] and len(s) > 1 and nxt == 1:
+    if nxt < K and steps[nxt] != steps[0] and len(s) > 1 and nxt == 1:
         arr = pos_of[steps[1]]
         j = np.searchsorted(arr, tie_start[s])
         first_next = _at(arr, j, n)
@@ -314,6 +365,7 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     out.attrs["steps"] = steps
     out.attrs["optional"] = [int(i) for i in np.flatnonzero(opt)]
     out.attrs["by"] = by
+    out.attrs["absent_steps"] = absent
     return out
 
 
@@ -399,7 +451,9 @@ def summarize(j: pd.DataFrame) -> pd.DataFrame:
         meds.append(agg["dt"].median())
         if k not in opt:
             prev_req = k
-    return _table(total, ns, meds, steps, by, opt)
+    out = _table(total, ns, meds, steps, by, opt)
+    out.attrs["absent_steps"] = list(j.attrs.get("absent_steps", []))
+    return out
 
 
 def _table(total, ns, meds, steps, by, opt) -> pd.DataFrame:
@@ -517,9 +571,11 @@ def _funnel_sql(path, steps, *, unit, window, by, sessions, optional, exclude, m
             raise ValueError(f"funnel: events at {path} have a missing {ucol} or ts in {bad} "
                              f"step rows")
         bsel = "".join(", " + b for b in bcols)
+        have = {int(x) for (x,) in con.execute("SELECT DISTINCT e FROM pos").fetchall()}
+        _warn_absent([x for i, x in enumerate(names) if i not in have])
         # Drop attempts dominated by the next step-1 occurrence (same rule as journeys).
         prune = ""
-        if steps[1] != steps[0]:
+        if K > 1 and steps[1] != steps[0]:
             prune = "WHERE NOT (r_next IS NOT NULL AND (fn IS NULL OR fn >= r_next))"
         keep1 = "QUALIFY row_number() OVER (PARTITION BY u ORDER BY p) = 1" if win is None else ""
         ctes = [f"""s0 AS (SELECT u, p, r, t {bsel},
@@ -527,7 +583,8 @@ def _funnel_sql(path, steps, *, unit, window, by, sessions, optional, exclude, m
                         FROM pos WHERE e = {code[0]})""",
                 f"""s1 AS (SELECT s0.*, c.p AS fn FROM s0
                         ASOF LEFT JOIN (SELECT u, p FROM pos WHERE e = {code[1]}) c
-                        ON s0.u = c.u AND c.p >= s0.r)""",
+                        ON s0.u = c.u AND c.p >= s0.r)""" if K > 1 else
+                "s1 AS (SELECT s0.*, NULL AS fn FROM s0)",
                 f"""a0 AS (SELECT u, p AS sp, t AS st {bsel}, 0 AS reached, r AS prev_r,
                         p AS maxpos, t AS t0 FROM s1 {prune} {keep1})"""]
         tcols = ["t0"]
@@ -591,7 +648,9 @@ def _funnel_sql(path, steps, *, unit, window, by, sessions, optional, exclude, m
         # pandas turns a float median back into a timedelta by truncating toward zero
         td = pd.to_timedelta(np.trunc(np.nan_to_num(m)).astype("int64"), unit="ns")
         meds.append(pd.Series(td, index=idx).where(~np.isnan(m)))
-    return _table(total, ns, meds, steps, by, set())
+    out = _table(total, ns, meds, steps, by, set())
+    out.attrs["absent_steps"] = [x for i, x in enumerate(names) if i not in have]
+    return out
 
 
 # ----------------------------------------------------------------------------- tests
@@ -621,7 +680,7 @@ def compare(table: pd.DataFrame) -> pd.DataFrame:
       step    chi2  dof  p_value
     0    c  8.3333    1   0.0039
     """
-    (col,) = _by_columns(table)
+    _by_columns(table)  # one breakdown column, or ValueError
     rows = []
     for k, g in table.loc[table["step_index"] > 0].groupby("step_index", sort=True):
         g = g.loc[g["n_prev"] > 0]
@@ -725,14 +784,52 @@ def bottlenecks(tables, *, alpha: float = 0.05) -> pd.DataFrame:
                              "rate_rest": rate_rest, "gap": rate - rate_rest,
                              "gap_overall": rate - overall, "z": z, "p_value": p,
                              "missing": (overall - rate) * r["n_prev"]})
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
+    out = pd.DataFrame(rows, columns=BOTTLENECK_COLUMNS[:-2])
+    if out.empty:       # no breakdown, or nobody past step 1: a table with no rows, not no table
+        return out.assign(p_holm=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
     rej, adj, _, _ = multipletests(out["p_value"].to_numpy(float), alpha=alpha, method="holm")
     out["p_holm"], out["significant"] = adj, rej & (out["gap"] < 0)
     out = out.sort_values(["significant", "gap", "dimension", "segment", "step_index"],
                           ascending=[False, True, True, True, True], kind="stable")
     return out.reset_index(drop=True)
+
+
+def fix_first(bottleneck: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
+    """The significant shortfalls of :func:`bottlenecks`, ranked by the purchases they cost.
+
+    ``extra`` is how many more units would have gone on had the segment done as well as
+    everyone else at that step: (rate of the rest − rate) × units at the previous step. A unit
+    saved early in the funnel is not yet a sale, so ``extra_purchases`` weights ``extra`` by the
+    share of units at that step that reach the last step in ``overall`` (the funnel without a
+    breakdown, same steps and unit). When nothing falls significantly below the rest the
+    result has the same columns and no rows.
+
+    Examples
+    --------
+    >>> bn = pd.DataFrame({"dimension": "device", "segment": ["a", "b"], "from_step": "v",
+    ...     "step": ["c", "c"], "step_index": 1, "n_prev": [100, 100], "rate": [0.3, 0.5],
+    ...     "rate_rest": [0.5, 0.3], "gap": [-0.2, 0.2], "p_holm": [0.004, 0.004],
+    ...     "significant": [True, False]})
+    >>> overall = pd.DataFrame({"step": ["v", "c", "buy"], "step_index": [0, 1, 2],
+    ...                         "n": [200, 80, 40]})
+    >>> fix_first(bn, overall)[["segment", "step", "extra", "extra_purchases"]]
+      segment step  extra  extra_purchases
+    0       a    c   20.0             10.0
+    """
+    cols = ["dimension", "segment", "from_step", "step", "step_index", "n_prev", "rate",
+            "rate_rest", "gap", "p_holm", "extra", "extra_purchases"]
+    fix = bottleneck.loc[bottleneck["significant"].astype(bool)] if len(bottleneck) else \
+        bottleneck.iloc[0:0]
+    if fix.empty:
+        return pd.DataFrame({c: pd.Series(dtype=bottleneck[c].dtype if c in bottleneck
+                                          else float) for c in cols})
+    n = overall.set_index("step_index")["n"]
+    to_buy = n.iloc[-1] / n.where(n > 0)             # step -> share of its units that buy
+    fix = fix.assign(extra=(fix["rate_rest"] - fix["rate"]) * fix["n_prev"])
+    fix = fix.assign(extra_purchases=fix["extra"] * fix["step_index"].map(to_buy))
+    fix = fix.sort_values(["extra_purchases", "dimension", "segment"],
+                          ascending=[False, True, True], kind="stable")
+    return fix[cols].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- follow-ups
@@ -745,7 +842,8 @@ def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_c
     ``recovered`` when the same user has a ``purchase`` event at or after that time and no later
     than ``window`` after it (in the same or a later session); ``same_session`` counts those
     bought in the cart's own session. Carts whose window runs past the last event of the data
-    cannot be judged yet: they are left out and counted in ``censored``.
+    cannot be judged yet: they are left out and counted in ``censored``, whether or not they were
+    bought (keeping the bought ones would count every recent cart as recovered).
 
     Returns one row (per ``by`` group, read from the cart's event): ``carts``, ``same_session``,
     ``later_session``, ``abandoned``, ``abandonment_rate`` with Wilson ``ci_low``/``ci_high``,
@@ -776,9 +874,12 @@ def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_c
     m = pd.merge_asof(c, p, left_on="ts", right_on="buy_ts", by="user_id", direction="forward",
                       allow_exact_matches=True)
     same = events.loc[events["event"] == purchase].groupby("session_id")["ts"].max()
-    m["same"] = m["ts"] <= m["session_id"].map(same)
+    # (with no purchase at all the empty lookup has no time dtype to compare with)
+    m["same"] = (m["ts"] <= m["session_id"].map(same)) if len(same) else False
     m["recovered"] = m["same"] | ((m["buy_ts"] - m["ts"]) <= win)
-    m["censored"] = ~m["recovered"] & (m["ts"] + win > events["ts"].max())
+    # judged only when the whole window lies inside the data, bought or not: censoring only the
+    # unbought carts would keep every recent bought cart and bias the rate towards recovery
+    m["censored"] = m["ts"] + win > events["ts"].max()
     keys = by if by else np.zeros(len(m), dtype=int)
     judged = m.loc[~m["censored"]]
     g = judged.groupby(keys if not by else by, dropna=False, sort=True) if by else \
@@ -791,6 +892,8 @@ def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_c
     out["abandoned"] = out["carts"] - out["same_session"] - out["later_session"]
     cens = (m.groupby(by, dropna=False, sort=True)["censored"].sum() if by
             else pd.Series([int(m["censored"].sum())], index=[0]))
+    # a group whose carts are all too recent (or no cart at all) keeps its row, with 0 judged
+    out = out.reindex(cens.index.union(out.index), fill_value=0)
     out["censored"] = cens.reindex(out.index, fill_value=0)
     out = out.astype("int64")
     out["abandonment_rate"] = out["abandoned"] / out["carts"].where(out["carts"] > 0)
@@ -818,9 +921,7 @@ def time_to_convert(j: pd.DataFrame, *, from_step: int = 0, to_step: int = -1,
     0   < 1 min  1        0.5
     2  5–15 min  1        1.0
     """
-    K = len(j.attrs["steps"])
-    a, b = from_step % K, to_step % K
-    dt = j[f"t{b}"] - j[f"t{a}"]
+    dt = _span(j, from_step, to_step)
     ok = dt.notna()
     edges = pd.to_timedelta(list(bins))
     cut = pd.cut(dt[ok], edges, labels=list(labels), include_lowest=True, right=True)
@@ -834,6 +935,38 @@ def time_to_convert(j: pd.DataFrame, *, from_step: int = 0, to_step: int = -1,
     out["cum_share"] = (out.groupby(by, dropna=False)["share"].cumsum() if by
                         else out["share"].cumsum())
     out["bin"] = out["bin"].astype(str)
+    return out
+
+
+def _span(j: pd.DataFrame, from_step: int, to_step: int) -> pd.Series:
+    """Time from one matched step to a later one per unit (NaT if either is missing)."""
+    K = len(j.attrs["steps"])
+    a, b = from_step % K, to_step % K
+    dt = j[f"t{b}"] - j[f"t{a}"]
+    # a step to itself (a one-step funnel) has no time to convert
+    return dt if a < b else dt.where(pd.Series(False, index=dt.index))
+
+
+def conversion_times(j: pd.DataFrame, *, quantiles=(0.25, 0.5, 0.75, 0.9), from_step: int = 0,
+                     to_step: int = -1) -> pd.Series:
+    """Quantiles of the time from ``from_step`` to ``to_step`` among units that reached both.
+
+    ``j`` is a :func:`journeys` table. Returns a timedelta Series indexed by quantile (NaT when
+    no unit got that far); ``.attrs["n"]`` is how many units it is based on.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 2], "user_id": [1, 1, 2, 2],
+    ...     "ts": pd.to_datetime([0, 30, 0, 90], unit="s", utc=True), "event": ["a", "b"] * 2})
+    >>> q = conversion_times(journeys(ev, ["a", "b"]), quantiles=[0.5])
+    >>> str(q.loc[0.5]), q.attrs["n"]
+    ('0 days 00:01:00', 2)
+    """
+    dt = _span(j, from_step, to_step).dropna()
+    out = pd.Series(pd.to_timedelta(dt.quantile(list(quantiles)).to_numpy()).astype(
+        "timedelta64[ns]"), index=pd.Index(list(quantiles), name="quantile"),
+        name="time to convert")
+    out.attrs["n"] = len(dt)
     return out
 
 
