@@ -350,6 +350,7 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
     root = Path(path) if path is not None else BUNDLED_DATA
     if not root.is_dir():
         raise FileNotFoundError(f"store directory not found: {root}")
+    _check_file_names(root)
     tables = {}
     for t in TABLES:
         tables[t] = _read_table(root, t)
@@ -606,8 +607,13 @@ def open_store(path: str | os.PathLike) -> Store:
     return Store(**tables, **lazy, truth=truth, source=str(root), meta=_read_meta(root))
 
 
-def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -> Path:
+def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet",
+               overwrite: bool = False) -> Path:
     """Write every present table as ``<table>.<fmt>`` (and ``truth.json``) into ``path``.
+
+    A folder that already holds a store is refused unless ``overwrite=True``, which first removes
+    that store's files (tables, ``truth.json``, ``notes.csv``, ``meta.json``), so an old table
+    or answer key never mixes with the new ones; other files in the folder are left alone.
 
     Examples
     --------
@@ -617,10 +623,26 @@ def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -
     >>> out = save_store(validate(Store(events=ev)), tempfile.mkdtemp())
     >>> load_store(out).events["ts"].iloc[0]
     Timestamp('2025-01-01 10:00:00+0000', tz='UTC')
+    >>> save_store(validate(Store(events=ev)), out)
+    Traceback (most recent call last):
+    ...
+    FileExistsError: ... already holds a store (events.parquet); pass overwrite=True ...
     """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"fmt must be 'parquet' or 'csv', got {fmt!r}")
     root = Path(path)
+    existing = store_files(root)
+    if existing and not overwrite:
+        names = ", ".join(p.name for p in existing[:5]) + (", …" if len(existing) > 5 else "")
+        raise FileExistsError(f"{root} already holds a store ({names}); pass overwrite=True "
+                              "(convert --overwrite) to replace it; nothing was written")
+    for old in existing:
+        if old.is_dir():
+            import shutil
+
+            shutil.rmtree(old)
+        else:
+            old.unlink()
     root.mkdir(parents=True, exist_ok=True)
     for t in store.available():
         df = getattr(store, t)
@@ -635,6 +657,17 @@ def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet") -
     if store.meta:
         (root / "meta.json").write_text(json.dumps(store.meta, indent=2, sort_keys=True) + "\n")
     return root
+
+
+def store_files(root: str | os.PathLike) -> list[Path]:
+    """The files (and table folders) of a store in ``root``: what :func:`save_store` replaces."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    names = {f"{t}{ext}" for t in TABLES for ext in (".parquet", ".csv", ".csv.gz")}
+    names |= {"truth.json", "notes.csv", "meta.json"}
+    return sorted(p for p in root.iterdir()
+                  if p.name in names or (p.is_dir() and p.name in TABLES))
 
 
 def validate(store: Store) -> Store:
@@ -710,16 +743,36 @@ def _day(x):
 
 
 def _read_table(root: Path, table: str) -> pd.DataFrame | None:
-    pq, csv, parts = root / f"{table}.parquet", root / f"{table}.csv", root / table
+    pq, parts = root / f"{table}.parquet", root / table
+    csvs = [p for p in (root / f"{table}.csv", root / f"{table}.csv.gz") if p.exists()]
+    found = [p for p in (pq, *csvs) if p.exists()] + ([parts] if parts.is_dir() else [])
+    if len(found) > 1:
+        raise DataValidationError(table, None, f"the store has {len(found)} files for this table "
+                                  f"({', '.join(p.name for p in found)}): keep one")
     if pq.exists():
         return pd.read_parquet(pq)
     if parts.is_dir() and any(parts.glob("*.parquet")):
         return pd.read_parquet(parts)  # a table written in parts (python -m helpers.simulate --chunk-users)
-    if csv.exists():
+    if csvs:
         # Read everything as text first so that coercion (and its error messages) is ours; only
         # an empty field is missing ("NA" may be North America, "null" a search term).
-        return pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""])
+        return pd.read_csv(csvs[0], dtype=str, keep_default_na=False, na_values=[""])
     return None
+
+
+def _check_file_names(root: Path) -> None:
+    """A file that looks like a table but is not named like one would be silently ignored."""
+    known = {p.name for p in store_files(root)}
+    for p in sorted(root.iterdir()):
+        if p.name in known or p.name.startswith("."):
+            continue
+        stem = p.name.lower().split(".")[0]
+        if not re.search(r"\.(csv|parquet)(\.gz)?$", p.name.lower()) and not p.is_dir():
+            continue
+        for t in TABLES:
+            if stem in (t, t.rstrip("s"), t + "s") or stem.replace("-", "_") == t:
+                raise DataValidationError(t, None, f"{p.name} looks like the {t} table but is "
+                                          f"not named {t}.csv or {t}.parquet: rename it")
 
 
 def _bad(table, column, problem, mask, values):
@@ -1775,7 +1828,8 @@ ADAPTERS = {"ga4": from_ga4, "retailrocket": from_retailrocket, "online_retail":
             "rees46": from_rees46, "olist": _olist}
 
 
-def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike) -> Store:
+def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike, *,
+            overwrite: bool = False) -> Store:
     """Read a source file (CSV, optionally compressed, or Parquet), convert and save a store.
 
     ``olist`` reads a folder: the Olist export's CSV files (see :mod:`helpers.adapters.olist`).
@@ -1783,11 +1837,22 @@ def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike) -> 
     if fmt not in ADAPTERS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(ADAPTERS)}")
     path = Path(source)
+    out = Path(out_dir)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    src_files = {p.resolve() for p in ([path] if path.is_file() else path.rglob("*"))}
+    if any(f.resolve() in src_files or f.resolve() == path.resolve() for f in store_files(out)) \
+            or out.resolve() == path.resolve():
+        raise FileExistsError(f"{out} would overwrite the source {path}: write the store to "
+                              "another folder")
+    if store_files(out) and not overwrite:
+        raise FileExistsError(f"{out} already holds a store: pass --overwrite to replace it "
+                              "(nothing was converted)")
     if fmt == "olist":
         from helpers.adapters import olist
 
         store = olist.from_olist(olist.read_folder(path))
-        save_store(store, out_dir)
+        save_store(store, out_dir, overwrite=overwrite)
         return store
     if path.suffix == ".parquet":
         raw = pd.read_parquet(path)
@@ -1799,8 +1864,35 @@ def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike) -> 
                           {"user_pseudo_id": str, "transaction_id": str},
                           encoding="latin-1" if fmt == "online_retail" else None)
     store = ADAPTERS[fmt](raw)
-    save_store(store, out_dir)
+    save_store(store, out_dir, overwrite=overwrite)
     return store
+
+
+_SIGNATURES = {
+    "ga4": {"event_name", "event_timestamp", "user_pseudo_id"},
+    "retailrocket": {"timestamp", "visitorid", "event", "itemid"},
+    "online_retail": {"InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice"},
+    "rees46": {"event_time", "event_type", "product_id", "user_session"},
+}
+
+
+def guess_format(source: Path) -> str | None:
+    """The adapter whose required columns the file's header has (``olist`` for a folder), or None.
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "e.csv"
+    >>> _ = f.write_text("timestamp,visitorid,event,itemid,transactionid\\n1,2,view,3,\\n")
+    >>> guess_format(f)
+    'retailrocket'
+    """
+    if source.is_dir():
+        return "olist" if any("olist" in p.name for p in source.iterdir()) else None
+    try:
+        cols = set(pd.read_parquet(source).columns) if source.suffix == ".parquet" else \
+            set(pd.read_csv(source, nrows=0, encoding="latin-1").columns)
+    except Exception:
+        return None
+    return next((fmt for fmt, need in _SIGNATURES.items() if need <= cols), None)
 
 
 def main(argv=None) -> int:
@@ -1812,9 +1904,26 @@ def main(argv=None) -> int:
     cv = sub.add_parser("convert", help="convert a file into a store directory")
     cv.add_argument("--format", required=True, choices=sorted(ADAPTERS))
     cv.add_argument("source", help="the export file (olist: the folder of its CSV files)")
-    cv.add_argument("out_dir")
+    cv.add_argument("out_dir", help="the store folder to write (refused if it holds a store)")
+    cv.add_argument("--overwrite", action="store_true",
+                    help="replace the store already in out_dir (never the source)")
+    cv.add_argument("--debug", action="store_true", help="show the full traceback of a failure")
     args = ap.parse_args(argv)
-    store = convert(args.format, args.source, args.out_dir)
+    try:
+        store = convert(args.format, args.source, args.out_dir, overwrite=args.overwrite)
+    except (DataValidationError, FileNotFoundError, FileExistsError, ValueError, UnicodeDecodeError,
+            pd.errors.EmptyDataError, pd.errors.ParserError) as e:
+        if args.debug:
+            raise
+        hint = ""
+        if isinstance(e, DataValidationError) and "required" in str(e):
+            other = guess_format(Path(args.source))
+            if other and other != args.format:
+                hint = f"; the file's columns fit --format {other}"
+        import sys
+
+        print(f"convert: {args.source}: {e}{hint}", file=sys.stderr)
+        return 2
     print(f"wrote {store!r} to {args.out_dir}")
     print(store.notes.to_string(index=False))
     return 0

@@ -1203,7 +1203,7 @@ def main(argv=None) -> int:
         print(f"wrote {counts} to {args.out}")
         return 0
     store = simulate(users=args.users, seed=args.seed)
-    save_store(store, args.out, fmt=args.format)
+    save_store(store, args.out, fmt=args.format, overwrite=True)  # regenerating replaces the shop
     print(f"wrote {store!r} to {args.out}")
     return 0
 
