@@ -201,3 +201,15 @@ def test_olist_sample_converts_with_its_published_counts(tmp_path):
         raw_orders.loc[no_pay, "order_id"]), ["price", "freight_value"]].sum().sum())
     assert st.orders["revenue"].sum() == pytest.approx(expected, abs=0.05)
     assert st.currency == "BRL"
+
+
+def test_online_retail_text_is_read_as_utf8_and_latin1_only_when_it_must(tmp_path):
+    uci = pd.DataFrame({"InvoiceNo": ["1"], "StockCode": ["A"], "Description": ["CRÈME BRÛLÉE"],
+                        "Quantity": [1], "InvoiceDate": ["12/1/2010 8:26"], "UnitPrice": [2.5],
+                        "CustomerID": [5.0], "Country": ["France"]})
+    uci.to_csv(tmp_path / "utf8.csv", index=False, encoding="utf-8")
+    uci.to_csv(tmp_path / "latin1.csv", index=False, encoding="latin-1")
+    for name, enc in (("utf8", "utf-8"), ("latin1", "latin-1")):
+        st = data.convert("online_retail", tmp_path / f"{name}.csv", tmp_path / f"st_{name}")
+        assert st.items["name"].tolist() == ["CRÈME BRÛLÉE"], name
+        assert st.notes.set_index("step").loc["read as", "detail"].startswith(f"{name}.csv: {enc}")

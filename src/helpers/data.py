@@ -1859,11 +1859,22 @@ def convert(fmt: str, source: str | os.PathLike, out_dir: str | os.PathLike, *,
     elif fmt == "online_retail" and path.suffix in (".xlsx", ".xls"):
         raw = pd.read_excel(path, dtype={"InvoiceNo": str, "StockCode": str})
     else:
-        raw = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "user_session": str,
-                                       "transactionid": "Int64"} if fmt != "ga4" else
-                          {"user_pseudo_id": str, "transaction_id": str},
-                          encoding="latin-1" if fmt == "online_retail" else None)
+        dtype = {"InvoiceNo": str, "StockCode": str, "user_session": str,
+                 "transactionid": "Int64"} if fmt != "ga4" else \
+            {"user_pseudo_id": str, "transaction_id": str}
+        encoding = "utf-8"
+        try:
+            raw = pd.read_csv(path, dtype=dtype, encoding="utf-8")
+        except UnicodeDecodeError:
+            # the UCI file as first published is Latin-1; a re-saved copy is usually UTF-8
+            encoding = "latin-1"
+            raw = pd.read_csv(path, dtype=dtype, encoding="latin-1")
     store = ADAPTERS[fmt](raw)
+    if path.suffix != ".parquet" and path.suffix not in (".xlsx", ".xls"):
+        notes = store.notes.to_dict("records") if store.notes is not None else []
+        _note(notes, "read as", len(raw), f"{path.name}: {encoding} text"
+              + (" (not valid UTF-8)" if encoding != "utf-8" else ""))
+        store.notes = pd.DataFrame(notes)
     save_store(store, out_dir, overwrite=overwrite)
     return store
 
