@@ -167,7 +167,7 @@ def test_bgnbd_expected_purchases_agrees_with_simulation():
 def test_simulated_bgnbd_mean_matches_model_and_fit_recovers_it():
     # The mean repeat count of 100k simulated customers must match the model's E[X(52)]
     # (FHL 2005 eq. 9). Its Monte Carlo standard error is ~0.7 % of the mean, so 3 % is ~4 SE.
-    true = dict(r=0.25, alpha=4.0, a=0.8, b=2.5)
+    true = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
     s = retention.simulate_bgnbd(100_000, 52.0, seed=11, **true)
     m0 = retention.BGNBD(**true, log_likelihood=0.0, n=1)
     assert s["frequency"].mean() == pytest.approx(float(m0.expected_new(52.0)), rel=0.03)
@@ -188,10 +188,66 @@ def test_fit_bgnbd_warns_when_the_data_are_not_bgnbd():
     with pytest.warns(RuntimeWarning, match="a, b not identified"):
         m = retention.fit_bgnbd(s)
     assert m.warning.startswith("a, b not identified")
-    # Nobody ever buys again: r -> 0, nothing about dropout is identified.
+    # Nobody ever buys again: there is no purchase rate to learn, so no fit at all.
     zeros = pd.DataFrame({"frequency": [0] * 10, "recency": 0.0, "T": np.arange(1.0, 11.0)})
-    with pytest.warns(RuntimeWarning, match="not identified|ran off"):
+    with pytest.raises(retention.NotFittable, match="none of the 10 customers bought again"):
         retention.fit_bgnbd(zeros)
+
+
+def test_too_little_data_is_a_reason_not_a_crash():
+    one = pd.DataFrame({"frequency": [3], "recency": [5.0], "T": [9.0]})
+    assert retention.attempt(retention.fit_bgnbd, one) == (
+        None, "only 1 customer (BG/NBD needs at least 4)")
+    # NotFittable is a ValueError: old callers that catch ValueError still work
+    with pytest.raises(ValueError):
+        retention.fit_bgnbd(one)
+    gg, why = retention.attempt(retention.fit_gamma_gamma, pd.DataFrame(
+        {"frequency": [1, 2, 1, 0], "monetary_value": [5.0, np.nan, 0.0, 0.0]}))
+    assert gg is None and why.startswith("only 1 repeat buyer with a positive spend (2 more")
+    rr, why = retention.attempt(retention.risk_ratio, pd.DataFrame(
+        {"group": ["low", "other"], "n": [3, 40], "k": [0, 12]}))
+    assert rr is None and "low (0 of 3)" in why
+
+
+def test_gamma_gamma_leaves_out_unknown_spend_and_clv_uses_the_mean():
+    rng = np.random.default_rng(4)
+    s = pd.DataFrame({"frequency": rng.integers(1, 5, 200),
+                      "monetary_value": rng.gamma(4.0, 10.0, 200)})
+    s.loc[:9, "monetary_value"] = np.nan
+    gg = retention.fit_gamma_gamma(s)
+    assert (gg.n, gg.left_out) == (190, 10)
+    spend = gg.expected_spend(s)
+    assert spend.iloc[:10].round(6).nunique() == 1
+    assert spend.iloc[0] == pytest.approx(gg.mean_spend)
+
+
+def test_summary_value_of_a_period_without_revenue_is_missing():
+    o = pd.DataFrame({"user_id": [1, 1, 2, 2], "revenue": [5.0, np.nan, 3.0, 4.0],
+                      "ordered_at": pd.to_datetime(["2025-01-06", "2025-01-20", "2025-01-06",
+                                                    "2025-01-21"], utc=True)})
+    s = retention.summary_from_orders(o, observation_end="2025-02-03", value_col="revenue")
+    assert np.isnan(s.loc[1, "monetary_value"]) and s.loc[2, "monetary_value"] == 4.0
+
+
+def test_bgnbd_check_flags_a_model_that_misses():
+    s = retention.simulate_bgnbd(3000, 52.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=5)
+    good = retention.bgnbd_check(retention.fit_bgnbd(s), s)
+    assert good["ratio"].between(0.95, 1.05).all()
+    wrong = retention.BGNBD(r=1.0, alpha=4.0, a=0.8, b=2.5, log_likelihood=0.0, n=3000)
+    assert retention.bgnbd_check(wrong, s).loc["repeat purchases", "ratio"] < 0.5
+
+
+def test_churn_drivers_say_why_they_cannot_fit():
+    f = pd.DataFrame({"orders": [1, 2, 3, 1] * 10, "churned": True})
+    with pytest.raises(retention.NotFittable, match="same outcome"):
+        retention.churn_drivers(f)
+    small = pd.DataFrame({"orders": [1, 2, 3, 1, 2], "churned": [True, False, True, True, False]})
+    with pytest.raises(retention.NotFittable, match="10 per factor"):
+        retention.churn_drivers(small)
+    o = pd.DataFrame({"user_id": [1, 2], "ordered_at": pd.to_datetime(["2025-01-01",
+                                                                       "2025-01-03"], utc=True)})
+    with pytest.raises(retention.NotFittable, match="too short"):
+        retention.churn_features(o, horizon_days=180)
 
 
 def test_summary_reads_T_column_not_transpose():

@@ -40,9 +40,11 @@ def test_score_ties_share_a_score_and_skip_swallowed_quintiles():
         [3, 3, 1, 2, 5]
 
 
-def test_score_all_equal_and_single_user_get_the_lowest_score():
-    assert sg.score(pd.Series([7, 7, 7])).tolist() == [1, 1, 1]
-    assert sg.score(pd.Series([7])).tolist() == [1]
+def test_score_without_variation_gives_the_middle_score():
+    # nothing to rank: neither the bottom nor the top score would be honest
+    assert sg.score(pd.Series([7, 7, 7])).tolist() == [3, 3, 3]
+    assert sg.score(pd.Series([7])).tolist() == [3]
+    assert sg.score(pd.Series([0]), higher_is_better=False, bins=4).tolist() == [2]
     with pytest.raises(ValueError, match="missing"):
         sg.score(pd.Series([1.0, np.nan]))
 
@@ -88,9 +90,34 @@ def test_rfm_status_none_counts_every_order_and_default_asof_is_last_order(order
 
 
 def test_rfm_one_order_users_all_get_f1(orders):
-    one = orders.drop_duplicates("user_id")
-    t = sg.rfm(one, "2025-12-31", status=None)
-    assert (t["frequency"] == 1).all() and (t["f"] == 1).all()
+    # every one-order buyer shares F = 1 when somebody ordered more often
+    t = sg.rfm(orders, "2025-12-31", status=None)
+    assert (t.loc[t["frequency"] == 1, "f"] == 1).all()
+    assert (t.loc[t["frequency"] > 1, "f"] == 4).all()  # beat 3 of the 4 others
+
+
+def test_rfm_one_buyer_who_ordered_today_is_not_lost():
+    o = pd.DataFrame({"order_id": [1, 2], "user_id": [9, 9], "revenue": [5.0, 7.0],
+                      "ordered_at": ts("2025-03-01", "2025-03-10")})
+    t = sg.rfm(o, "2025-03-10")
+    assert t[["r", "f", "m"]].iloc[0].tolist() == [3, 3, 3]
+    assert t["segment"].astype(str).tolist() == ["Need attention"]
+
+
+def test_rfm_without_revenue_maps_r_by_f(orders):
+    t = sg.rfm(orders.assign(revenue=np.nan), "2025-03-10")
+    assert t["monetary"].isna().all() and t["m"].isna().all()
+    assert t["fm"].tolist() == t["f"].tolist()
+    assert t.attrs["no_revenue"] == 5
+    seg = sg.segment_summary(t)
+    assert "revenue_share" not in seg.columns and seg["users"].sum() == 4
+
+
+def test_partial_revenue_counts_what_is_known(orders):
+    o = orders.assign(revenue=orders["revenue"].where(orders["order_id"] != 2))
+    t = sg.rfm(o, "2025-03-10")
+    assert t.attrs["no_revenue"] == 1
+    assert t.set_index("user_id").loc[1, "monetary"] == 10.0
 
 
 def test_rfm_missing_column_is_named(orders):
@@ -259,3 +286,34 @@ def test_personas_blank_coupon_is_no_coupon_and_sessions_respect_asof():
     assert p.loc["y", "coupon_use"] == 1.0
     assert p.loc["x", "top_channel"] == "Direct" and p.loc["x", "top_device"] == "desktop"
     assert pd.isna(p.loc["y", "top_channel"]) and pd.isna(p.loc["y", "top_device"])
+
+
+def test_choose_k_leaves_out_what_cannot_be_scored():
+    X = pd.DataFrame({"a": [0.0, 0.0, 1.0, 5.0]})  # three distinct buyers
+    ck = sg.choose_k(X, range(2, 6))
+    assert ck["k"].tolist() == [2]
+    none = sg.choose_k(X.iloc[:1], range(3, 9))
+    assert none.empty and "1 distinct buyer" in none.attrs["why"]
+    assert sg.best_k(none) is None and sg.best_k(ck) == 2
+
+
+def test_cluster_features_and_personas_without_revenue_or_lines():
+    o = pd.DataFrame({"order_id": [1, 2, 3], "user_id": [7, 7, 8], "status": "completed",
+                      "revenue": np.nan, "discount": 0.0,
+                      "ordered_at": ts("2025-01-01", "2025-01-05", "2025-01-03")})
+    st = Store(events=pd.DataFrame({"user_id": o["user_id"], "ts": o["ordered_at"]}), orders=o)
+    f = sg.cluster_features(st)
+    assert list(f.columns) == ["frequency"]
+    p = sg.personas(st, pd.Series({7: "x", 8: "y"}))
+    assert "aov" not in p.columns and p["orders_per_user"].tolist() == [2.0, 1.0]
+    lc = sg.lifecycle(st, "2025-01-10")
+    assert lc["monetary"].isna().all()
+    assert "revenue" not in sg.segment_summary(lc, "stage").columns
+
+
+def test_cluster_features_impute_a_missing_aov_with_the_median():
+    o = pd.DataFrame({"order_id": [1, 2, 3, 4], "user_id": [7, 8, 9, 9], "status": "completed",
+                      "revenue": [10.0, 30.0, np.nan, np.nan],
+                      "ordered_at": ts("2025-01-01", "2025-01-05", "2025-01-03", "2025-01-04")})
+    f = sg.cluster_features(Store(events=pd.DataFrame({"ts": o["ordered_at"]}), orders=o))
+    assert f["aov"].tolist() == [10.0, 30.0, 20.0] and f.attrs["aov_imputed"] == 1

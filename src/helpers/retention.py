@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -48,15 +49,57 @@ from helpers.data import require_columns
 from helpers.stats import rate_table, wilson
 
 __all__ = [
-    "cohort_retention", "repurchase_rate", "time_to_second_purchase", "kaplan_meier",
-    "summary_from_orders", "simulate_bgnbd", "fit_bgnbd", "BGNBD", "fit_gamma_gamma",
-    "GammaGamma", "clv",
-    "rating_by_category", "review_terms", "next_purchase_after_review", "risk_ratio",
-    "churn_features", "churn_drivers",
+    "BGNBD",
+    "GammaGamma",
+    "NotFittable",
+    "attempt",
+    "bgnbd_check",
+    "churn_drivers",
+    "churn_features",
+    "clv",
+    "clv_by_band",
+    "cohort_retention",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "kaplan_meier",
+    "km_at",
+    "next_purchase_after_review",
+    "rating_by_category",
+    "repurchase_rate",
+    "review_terms",
+    "risk_ratio",
+    "simulate_bgnbd",
+    "summary_from_orders",
+    "time_to_second_purchase",
 ]
 
 
 # --------------------------------------------------------------------------- shared bits
+
+
+class NotFittable(ValueError):
+    """The data cannot support this model or test (too few customers, no repeat buyer, ...).
+
+    A ``ValueError``, so callers that catch those keep working; :func:`attempt` turns it into a
+    reason a notebook can print instead of stopping.
+    """
+
+
+def attempt(fit, *args, **kwargs):
+    """``(result, "")`` when ``fit(*args, **kwargs)`` works, ``(None, reason)`` when it cannot.
+
+    Only :class:`NotFittable` is caught (a real bug still raises). Warnings the fit issues are
+    not shown: a fitted model keeps its own ``warning`` (see :func:`fit_bgnbd`).
+
+    >>> attempt(fit_gamma_gamma, pd.DataFrame({"frequency": [0, 1], "monetary_value": [0, 5.0]}))
+    (None, 'only 1 repeat buyer with a positive spend (the Gamma–Gamma model needs at least 3)')
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return fit(*args, **kwargs), ""
+        except NotFittable as e:
+            return None, str(e)
 
 
 def _utc(ts) -> pd.Timestamp:
@@ -298,6 +341,27 @@ def kaplan_meier(durations: pd.DataFrame, *, time: str = "days", event: str = "r
                          "repurchased": 1 - s, "ci_low": 1 - s_hi, "ci_high": 1 - s_lo})
 
 
+def km_at(km: pd.DataFrame, times, durations: pd.DataFrame, *, time: str = "days"
+          ) -> pd.DataFrame:
+    """The Kaplan–Meier curve read at ``times``, missing where nobody was watched that long.
+
+    A step curve read past its last follow-up time would simply repeat its last value, which
+    says nothing about later times; those rows are NaN instead.
+
+    >>> d = pd.DataFrame({"days": [2.0, 3.0, 5.0], "repurchased": [True, False, True]})
+    >>> km_at(kaplan_meier(d), [4, 10], d)[["time", "repurchased"]]
+       time  repurchased
+    0   4.0     0.333333
+    1  10.0          NaN
+    """
+    t = pd.DataFrame({"time": [float(x) for x in times]})
+    out = pd.merge_asof(t, km.sort_values("time"), on="time")[
+        ["time", "at_risk", "repurchased", "ci_low", "ci_high"]]
+    beyond = out["time"] > float(durations[time].max()) if len(durations) else True
+    out.loc[beyond, ["at_risk", "repurchased", "ci_low", "ci_high"]] = np.nan
+    return out
+
+
 # --------------------------------------------------------------------------- RFM summary
 
 
@@ -311,7 +375,8 @@ def summary_from_orders(orders: pd.DataFrame, *, observation_end, freq: str = "W
     periods minus 1 (repeat periods); ``recency`` = last period − first period; ``T`` =
     period of ``observation_end`` − first period, all in units of ``freq``. With ``value_col``,
     ``monetary_value`` = mean over the repeat periods of the period's summed value (0 when
-    frequency is 0; the first period is left out, as in lifetimes). Only orders up to
+    frequency is 0; the first period is left out, as in lifetimes; periods without any value
+    are left out of the mean, and a repeat buyer with none gets NaN). Only orders up to
     ``observation_end`` count; how many were left out is in ``.attrs["dropped"]``.
 
     Examples
@@ -347,7 +412,8 @@ def summary_from_orders(orders: pd.DataFrame, *, observation_end, freq: str = "W
     d = pd.DataFrame({"u": orders[user_col].to_numpy()[keep], "p": per.array.asi8})
     if value_col:
         d["v"] = pd.to_numeric(orders[value_col], errors="raise").to_numpy()[keep]
-        d = d.groupby(["u", "p"], sort=True, as_index=False)["v"].sum()
+        # a period whose orders all lack a value has an unknown value, not 0
+        d = d.groupby(["u", "p"], sort=True, as_index=False)["v"].sum(min_count=1)
     else:
         d = d.drop_duplicates(["u", "p"]).sort_values(["u", "p"], kind="stable")
     g = d.groupby("u", sort=True)["p"]
@@ -506,7 +572,8 @@ def fit_bgnbd(summary: pd.DataFrame, *, start=(1.0, 1.0, 1.0, 1.0)) -> BGNBD:
     """Maximum-likelihood BG/NBD (Fader, Hardie & Lee 2005) on a frequency/recency/T summary.
 
     The log-likelihood is maximised over the log-parameters (so all four stay positive) with
-    scipy's bounded L-BFGS-B, |log θ| ≤ 20. Identical rows are pooled and weighted, so millions
+    scipy's bounded L-BFGS-B, |log θ| ≤ 20. Fewer than 4 customers, or none with a repeat
+    purchase, raise :class:`NotFittable`. Identical rows are pooled and weighted, so millions
     of customers cost no more than their distinct (x, tₓ, T) triples.
 
     A ``RuntimeWarning`` is issued (and the model's ``warning`` says why) when the optimiser
@@ -540,7 +607,11 @@ def fit_bgnbd(summary: pd.DataFrame, *, start=(1.0, 1.0, 1.0, 1.0)) -> BGNBD:
     """
     x, tx, T = _frt(summary)
     if len(x) < 4:
-        raise ValueError("summary: need at least a few customers to fit BG/NBD")
+        raise NotFittable(f"only {len(x)} customer{'s' if len(x) != 1 else ''} (BG/NBD needs at "
+                          "least 4)")
+    if not (x > 0).any():
+        raise NotFittable(f"none of the {len(x):,} customers bought again in a later period, so "
+                          "there is no purchase rate to learn")
     pooled = pd.DataFrame({"x": x, "tx": tx, "T": T}).value_counts(sort=False).reset_index()
     xs, txs, Ts = (pooled[c].to_numpy(float) for c in ("x", "tx", "T"))
     w = pooled["count"].to_numpy(float)
@@ -606,12 +677,19 @@ class GammaGamma:
     gamma: float
     log_likelihood: float
     n: int
+    left_out: int = 0
+
+    @property
+    def mean_spend(self) -> float:
+        """The population's mean spend per transaction, p·γ/(q − 1) (NaN when q ≤ 1)."""
+        return self.p * self.gamma / (self.q - 1) if self.q > 1 else float("nan")
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
         """Conditional expected spend per transaction given ``frequency`` and ``monetary_value``.
 
         A weighted average of the population mean and the customer's own mean (eq. 5 of the
-        note by Fader & Hardie 2013); customers with no repeat get the population mean.
+        note by Fader & Hardie 2013); customers with no repeat, or no known spend, get the
+        population mean.
 
         >>> gg = GammaGamma(p=6.25, q=3.74, gamma=15.44, log_likelihood=0.0, n=1)
         >>> s = pd.DataFrame({"frequency": [0, 4], "monetary_value": [0.0, 50.0]})
@@ -621,6 +699,8 @@ class GammaGamma:
         _check_cols(summary, "summary", ["frequency", "monetary_value"])
         x = summary["frequency"].to_numpy(float)
         m = summary["monetary_value"].to_numpy(float)
+        x = np.where(np.isfinite(m), x, 0.0)  # unknown spend: no information, like no repeat
+        m = np.nan_to_num(m)
         val = self.p * (self.gamma + m * x) / (self.p * x + self.q - 1)
         return pd.Series(val, index=summary.index, name="expected_spend")
 
@@ -630,7 +710,9 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
 
     Fitted on log-parameters with scipy; customers with ``frequency`` 0 carry no spend
     information (their ``monetary_value`` is 0) and are left out (``n`` says how many were
-    used). The model assumes spend is independent of frequency; check it with the correlation
+    used), and so are repeat buyers whose spend is missing or not positive (orders without
+    revenue, free orders; ``left_out`` counts them). Fewer than 3 usable repeat buyers raise
+    :class:`NotFittable`. The model assumes spend is independent of frequency; check it with the correlation
     of ``frequency`` and ``monetary_value`` among repeat buyers.
 
     Examples
@@ -645,13 +727,17 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
     """
     _check_cols(summary, "summary", ["frequency", "monetary_value"])
     rep = summary.loc[summary["frequency"] > 0]
+    usable = rep["monetary_value"].gt(0) & np.isfinite(rep["monetary_value"].astype(float))
+    left_out = int((~usable).sum())
+    rep = rep.loc[usable]
     if len(rep) < 3:
-        raise ValueError("summary: fewer than 3 repeat buyers, cannot fit the Gamma-Gamma model")
+        why = f" ({left_out:,} more without a positive spend)" if left_out else ""
+        who = (f"only {len(rep)} repeat buyer{'s' if len(rep) != 1 else ''}" if len(rep) else
+               "no repeat buyer")
+        raise NotFittable(f"{who} with a positive spend{why} (the Gamma–Gamma model needs at "
+                          "least 3)")
     x = rep["frequency"].to_numpy(float)
     m = rep["monetary_value"].to_numpy(float)
-    if (m <= 0).any():
-        raise ValueError(f"summary.monetary_value: {int((m <= 0).sum())} repeat buyer(s) with "
-                         "spend <= 0; the Gamma-Gamma model needs positive spend")
 
     def nll(theta):
         p, q, g = np.exp(np.clip(theta, -20, 20))
@@ -665,7 +751,8 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
                             options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 20000})
     res = optimize.minimize(nll, res.x, method="L-BFGS-B")
     p, q, g = np.exp(res.x)
-    return GammaGamma(float(p), float(q), float(g), float(-res.fun * len(x)), len(x))
+    return GammaGamma(float(p), float(q), float(g), float(-res.fun * len(x)), len(x),
+                      left_out=left_out)
 
 
 def clv(bgnbd: BGNBD, gamma_gamma: GammaGamma, summary: pd.DataFrame, *, horizon: int = 52,
@@ -704,6 +791,74 @@ def clv(bgnbd: BGNBD, gamma_gamma: GammaGamma, summary: pd.DataFrame, *, horizon
     value = margin * (np.diff(cum, axis=1) * disc).sum(axis=1) * spend.to_numpy()
     return pd.DataFrame({"p_alive": bgnbd.p_alive(summary), "expected_purchases": cum[:, -1],
                          "expected_spend": spend, "clv": value}, index=summary.index)
+
+
+def bgnbd_check(bgnbd: BGNBD, summary: pd.DataFrame) -> pd.DataFrame:
+    """How well a fitted BG/NBD reproduces the data it was fitted on: two in-sample checks.
+
+    Each customer was watched for their own ``T`` periods after the first purchase. The model
+    predicts, for such a customer, ``E[X(T)]`` repeat purchases (:meth:`BGNBD.expected_new`) and
+    a chance ``(α / (α + T))^r`` of no repeat purchase at all (in BG/NBD nobody can drop out
+    before a first repeat purchase, so that is the gamma-Poisson zero). Summed and averaged over
+    the customers these give the expected repeat purchases and share of one-purchase customers,
+    set against what was observed; ``ratio`` = observed / expected.
+
+    Examples
+    --------
+    >>> s = simulate_bgnbd(2000, 52.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=3)
+    >>> bgnbd_check(fit_bgnbd(s), s)["ratio"].round(1).tolist()
+    [1.0, 1.0]
+    """
+    x, _, T = _frt(summary)
+    expected = np.array([float(np.sum(bgnbd.expected_new(T))),
+                         float(np.mean((bgnbd.alpha / (bgnbd.alpha + T)) ** bgnbd.r))])
+    observed = np.array([float(x.sum()), float(np.mean(x == 0))])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = observed / expected
+    return pd.DataFrame({"observed": observed, "expected": expected, "ratio": ratio},
+                        index=pd.Index(["repeat purchases", "share without repeat"],
+                                       name="check"))
+
+
+def clv_by_band(value: pd.DataFrame, summary: pd.DataFrame,
+                bands=(0, 1, 3)) -> pd.DataFrame:
+    """Expected value per band of past repeat purchases: who holds the CLV.
+
+    ``bands`` are the upper ends of the bands of ``frequency`` ((0, 1, 3) gives "0", "1", "2-3"
+    and "4+"); empty bands are left out.
+
+    Returns
+    -------
+    DataFrame indexed by band: ``customers``, mean ``p_alive``, mean ``expected_purchases``,
+    mean ``clv``, ``clv_total`` and ``clv_share``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"frequency": [0, 0, 1, 5]})
+    >>> v = pd.DataFrame({"p_alive": [1.0, 1.0, 0.5, 0.9], "expected_purchases": [0.1, 0.2, 0.5, 3],
+    ...                   "clv": [10.0, 20.0, 30.0, 140.0]})
+    >>> clv_by_band(v, s)[["customers", "clv", "clv_share"]]
+               customers   clv  clv_share
+    frequency
+    0                  2  15.0       0.15
+    1                  1  30.0       0.15
+    4+                 1 140.0       0.70
+    """
+    edges = [-1, *bands, np.inf]
+    labels = []
+    for lo, hi in pairwise(edges):
+        lo = int(lo) + 1
+        labels.append(f"{lo}+" if hi == np.inf else (str(lo) if lo == hi else f"{lo}-{int(hi)}"))
+    band = pd.cut(summary["frequency"], edges, labels=labels)
+    out = value.groupby(band.to_numpy(), observed=True).agg(
+        customers=("clv", "size"), p_alive=("p_alive", "mean"),
+        expected_purchases=("expected_purchases", "mean"), clv=("clv", "mean"),
+        clv_total=("clv", "sum"))
+    out = out.reindex([b for b in labels if b in out.index])
+    out["clv_share"] = out["clv_total"] / out["clv_total"].sum()
+    out.index.name = "frequency"
+    return out.round({"p_alive": 3, "expected_purchases": 3, "clv": 0, "clv_total": 0,
+                      "clv_share": 3})
 
 
 # --------------------------------------------------------------------------- feedback
@@ -885,8 +1040,11 @@ def risk_ratio(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     n = table["n"].to_numpy(float)
     k = table["k"].to_numpy(float)
     if (k <= 0).any() or (k >= n).any():
-        raise ValueError("table: each group needs at least one buyer and one non-buyer for a "
-                         "log risk-ratio CI")
+        groups = table["group"] if "group" in table.columns else pd.Series(["first", "second"])
+        thin = [f"{g} ({int(kk)} of {int(nn)})" for g, kk, nn in zip(groups, k, n)
+                if kk <= 0 or kk >= nn]
+        raise NotFittable("each group needs at least one reviewer who bought again and one who "
+                          f"did not; not so in {', '.join(thin)}")
     t = Table2x2(np.array([[k[0], n[0] - k[0]], [k[1], n[1] - k[1]]]))
     lo, hi = t.riskratio_confint(alpha=alpha)
     return pd.DataFrame({"risk_ratio": [t.riskratio], "ci_low": [lo], "ci_high": [hi],
@@ -905,7 +1063,8 @@ def churn_features(orders: pd.DataFrame, *, reviews: pd.DataFrame | None = None,
     cutoff are kept; ``churned`` = no order in (cutoff, observation_end]. Features, all measured
     up to the cutoff: ``orders`` (count), ``months_since_last`` (30-day months),
     ``log_aov`` (log of mean revenue, needs ``revenue``), ``coupon_share`` (share of orders with
-    a coupon, needs ``coupon``; a missing or blank code is no coupon), ``low_rating`` (wrote a
+    a coupon, needs ``coupon``; a missing or blank code is no coupon; left out when no order has
+    a revenue), ``low_rating`` (wrote a
     review rated ≤ ``low_max``, needs ``reviews``), ``mobile`` (``users.device`` is mobile,
     needs ``users``).
 
@@ -927,13 +1086,13 @@ def churn_features(orders: pd.DataFrame, *, reviews: pd.DataFrame | None = None,
     before = (t <= cut).to_numpy()
     after = ((t > cut) & (t <= end)).to_numpy()
     if not before.any():
-        raise ValueError(f"orders: no order before the cutoff {cut} (observation_end − "
-                         f"{horizon_days} days)")
+        raise NotFittable(f"no order before the cutoff {cut:%Y-%m-%d} ({horizon_days} days "
+                          "before the end): the data are too short to watch buyers for that long")
     ob = orders.loc[before].assign(ordered_at=t[before])
     g = ob.groupby("user_id", sort=True)
     f = pd.DataFrame({"orders": g.size(),
                       "months_since_last": (cut - g["ordered_at"].max()).dt.days / 30.0})
-    if "revenue" in ob.columns:
+    if "revenue" in ob.columns and ob["revenue"].notna().any():
         f["log_aov"] = np.log1p(g["revenue"].mean())
     if "coupon" in ob.columns:
         used = ob["coupon"].notna() & ob["coupon"].astype(str).str.strip().ne("")
@@ -955,7 +1114,9 @@ def churn_drivers(features: pd.DataFrame, *, outcome: str = "churned", columns=N
     """Logistic regression of churn on features, reported as odds ratios with CIs.
 
     Fits ``statsmodels`` ``Logit`` (with an intercept) of ``outcome`` on ``columns`` (default:
-    every other numeric column, dropping constant ones). An odds ratio above 1 means the
+    every other numeric column, dropping constant ones). Data that cannot support the model (one
+    outcome only, fewer than about 10 buyers per factor, a singular fit) raise
+    :class:`NotFittable`. An odds ratio above 1 means the
     feature goes with more churn, holding the others fixed; it is an association, not a cause.
 
     Returns
@@ -979,17 +1140,33 @@ def churn_drivers(features: pd.DataFrame, *, outcome: str = "churned", columns=N
         num = features.drop(columns=[outcome]).select_dtypes("number")
         columns = [c for c in num.columns if num[c].nunique(dropna=True) > 1]
     if not columns:
-        raise ValueError("features: no numeric feature that varies")
+        raise NotFittable("no numeric feature that varies")
     d = features[list(columns) + [outcome]]
     ok = d.notna().all(axis=1)
     d = d.loc[ok]
+    y = d[outcome].astype(float)
+    if y.nunique() < 2:
+        raise NotFittable(f"all {len(d):,} buyers have the same outcome "
+                          f"({'churned' if len(y) and y.iloc[0] else 'stayed'}): nothing to explain")
+    if len(d) < 10 * len(columns):
+        raise NotFittable(f"only {len(d):,} buyers for {len(columns)} factors (a logistic "
+                          "regression needs about 10 per factor)")
     X = sm.add_constant(d[list(columns)].astype(float), has_constant="add")
-    fit = sm.Logit(d[outcome].astype(float), X).fit(disp=0)
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            fit = sm.Logit(y, X).fit(disp=0)
+        if not np.isfinite(fit.bse[list(columns)]).all():
+            raise np.linalg.LinAlgError("infinite standard errors")
+    except (np.linalg.LinAlgError, PerfectSeparationError, PerfectSeparationWarning) as e:
+        raise NotFittable(f"the logistic regression cannot be fitted on these data ({e})") from None
     ci = fit.conf_int(alpha=alpha)
     out = pd.DataFrame({"feature": list(columns),
                         "odds_ratio": np.exp(fit.params[list(columns)]).to_numpy(),
                         "ci_low": np.exp(ci.loc[list(columns), 0]).to_numpy(),
                         "ci_high": np.exp(ci.loc[list(columns), 1]).to_numpy(),
-                        "p_value": fit.pvalues[list(columns)].to_numpy(), "n": int(len(d))})
+                        "p_value": fit.pvalues[list(columns)].to_numpy(), "n": len(d)})
     out.attrs["dropped"] = int((~ok).sum())
     return out

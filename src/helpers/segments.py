@@ -81,7 +81,7 @@ SEGMENT_NEEDS: dict[str, str] = {
     "About to sleep": "a light reactivation nudge (new arrivals, a small limited-time offer)",
     "At risk": "win-back e-mail with a personal offer; ask what went wrong",
     "Can't lose them": "the strongest win-back: personal contact, a generous offer, a survey",
-    "Hibernating": "low-cost reminders only around big sales (11.11)",
+    "Hibernating": "low-cost reminders only around the shop's big sales",
     "Lost": "leave out of paid campaigns; keep in the cheapest channel",
 }
 """What each RFM segment needs next (the hand-off to notebook 07, precision marketing)."""
@@ -128,8 +128,10 @@ def as_of(store, asof=None) -> pd.Timestamp:
 def score(values, *, bins: int = 5, higher_is_better: bool = True) -> pd.Series:
     """Quantile score 1..``bins``: 1 + floor(bins x p), p = share of the others with a worse value.
 
-    p is the percentile of the value among the other users (0 for the worst, 1 for the best; a
-    lone user gets p = 0), and p = 1 is folded into the top score.
+    p is the percentile of the value among the other users (0 for the worst, 1 for the best),
+    and p = 1 is folded into the top score. When the values do not vary at all (a lone user, or
+    every user with the same recency), there is nothing to rank: everyone gets the middle score,
+    (bins + 1) // 2, rather than the bottom one (a lone buyer who ordered today is not "Lost").
 
     Ties share a score (the score of the tie block's lowest member), so two users with the same
     value never get different scores, which ``rank(method="first")`` or ``pd.qcut`` on ranks
@@ -153,6 +155,8 @@ def score(values, *, bins: int = 5, higher_is_better: bool = True) -> pd.Series:
     [1, 1, 1, 4, 5]
     >>> score(pd.Series([3, 30, 300, 3, 60]), higher_is_better=False).tolist()
     [4, 3, 1, 4, 2]
+    >>> score(pd.Series([0]), higher_is_better=False).tolist()
+    [3]
     """
     values = pd.Series(values)
     if values.isna().any():
@@ -160,6 +164,8 @@ def score(values, *, bins: int = 5, higher_is_better: bool = True) -> pd.Series:
     n = len(values)
     if n == 0:
         return pd.Series([], dtype="int64", index=values.index)
+    if values.nunique() == 1:
+        return pd.Series((bins + 1) // 2, index=values.index, name=values.name, dtype="int64")
     x = values if higher_is_better else -values
     worse = (x.rank(method="min").to_numpy() - 1) / max(n - 1, 1)
     out = np.minimum(1 + np.floor(bins * worse), bins).astype("int64")
@@ -187,7 +193,10 @@ def rfm(orders: pd.DataFrame, asof=None, *, status: str | None = "completed") ->
     ``monetary`` (revenue), ``aov``, scores ``r``, ``f``, ``m`` (:func:`score`: R on recency, lower
     is better), ``fm`` = (f + m) // 2, and ``segment`` from :data:`SEGMENT_MAP` (an ordered
     categorical over :data:`SEGMENTS`). Scores are relative to the buyers in the table.
-    ``.attrs["dropped"]`` counts the orders left out (wrong status, after ``asof``).
+    ``.attrs["dropped"]`` counts the orders left out (wrong status, after ``asof``);
+    ``.attrs["no_revenue"]`` the counted orders whose revenue is missing (they add nothing to
+    ``monetary``). When no counted order has a revenue, ``monetary``, ``aov`` and ``m`` are
+    missing and FM is simply F (the map becomes R × F).
 
     Examples
     --------
@@ -216,21 +225,28 @@ def rfm(orders: pd.DataFrame, asof=None, *, status: str | None = "completed") ->
     late = orders["ordered_at"] > asof
     dropped["after asof"] = int((keep & late).sum())
     o = orders.loc[keep & ~late, ["user_id", "ordered_at", "revenue"]]
+    has_revenue = bool(o["revenue"].notna().any())
     t = o.groupby("user_id", sort=True).agg(
         first_order=("ordered_at", "min"), last_order=("ordered_at", "max"),
         frequency=("ordered_at", "size"), monetary=("revenue", "sum")).reset_index()
     t["recency_days"] = (asof - t["last_order"]).dt.days.astype("int64")
-    t["aov"] = t["monetary"] / t["frequency"]
     t["r"] = score(t["recency_days"], higher_is_better=False)
     t["f"] = score(t["frequency"])
-    t["m"] = score(t["monetary"])
-    t["fm"] = (t["f"] + t["m"]) // 2
+    if has_revenue:
+        t["aov"] = t["monetary"] / t["frequency"]
+        t["m"] = score(t["monetary"])
+        t["fm"] = (t["f"] + t["m"]) // 2
+    else:
+        t["monetary"] = t["aov"] = np.nan
+        t["m"] = pd.array([pd.NA] * len(t), dtype="Int64")
+        t["fm"] = t["f"]
     names = np.array(_GRID, dtype=object)[t["r"].to_numpy() - 1, t["fm"].to_numpy() - 1]
     t["segment"] = pd.Categorical(names, categories=SEGMENTS, ordered=True)
     cols = ["user_id", "first_order", "last_order", "recency_days", "frequency", "monetary",
             "aov", "r", "f", "m", "fm", "segment"]
     t = t[cols]
     t.attrs["dropped"] = dropped
+    t.attrs["no_revenue"] = int(o["revenue"].isna().sum())
     t.attrs["asof"] = asof
     return t
 
@@ -257,11 +273,13 @@ def rfm_grid(table: pd.DataFrame, *, value: str = "users", cols: str = "fm") -> 
 
 
 def segment_summary(table: pd.DataFrame, by: str = "segment") -> pd.DataFrame:
-    """Size, share (with Wilson 95 % CI), revenue (whole CNY) and revenue share per group of ``by``.
+    """Size, share (with Wilson 95 % CI), revenue (whole units) and revenue share per group of ``by``.
 
     ``table`` has one row per user with ``by``, ``frequency`` and ``monetary`` (the output of
     :func:`rfm` or :func:`lifecycle`). Every category of a categorical ``by`` gets a row, empty
-    ones with 0, so the sizes add up to the users in ``table``.
+    ones with 0, so the sizes add up to the users in ``table``. When ``monetary`` is missing
+    for every user (orders without revenue), the revenue columns are left out rather than
+    filled with NaN.
 
     >>> t = pd.DataFrame({"g": ["a", "a", "b"], "frequency": [1, 3, 1],
     ...                   "monetary": [10.0, 30.0, 60.0]})
@@ -280,9 +298,11 @@ def segment_summary(table: pd.DataFrame, by: str = "segment") -> pd.DataFrame:
     out["revenue_share"] = out["revenue"] / total if total > 0 else np.nan
     out["aov"] = out["revenue"] / out["orders"].where(out["orders"] > 0)
     out["orders_per_user"] = out["orders"] / out["users"].where(out["users"] > 0)
-    out["revenue"] = out["revenue"].round(0).astype("int64")  # whole CNY reads better
+    out["revenue"] = out["revenue"].round(0).astype("int64")  # whole money units read better
     cols = ["users", "share", "share_ci_low", "share_ci_high", "orders", "revenue",
             "revenue_share", "aov", "orders_per_user"]
+    if table["monetary"].isna().all():
+        cols = [c for c in cols if c not in ("revenue", "revenue_share", "aov")]
     return out[cols].round(4).reset_index()
 
 
@@ -302,9 +322,8 @@ def lifecycle(store, asof=None, *, new_days: int = 30, active_days: int = 120,
     churned    d_last >= ``churn_days``                     decline (流失期)
     =========  ===========================================  ===============================
 
-    The defaults (120 and 270 days) are the bundled shop's own win-back definitions of
-    "lapsed" and "long lapsed", so dormant + churned at the send date are exactly the users
-    the campaign targeted (counting every order status, as the campaign did).
+    The defaults (120 and 270 days) suit a shop whose customers buy a few times a year; choose
+    them from the data (e.g. the inter-purchase times of notebook 05) for another rhythm.
 
     Parameters
     ----------
@@ -360,6 +379,8 @@ def lifecycle(store, asof=None, *, new_days: int = 30, active_days: int = 120,
     t["days_since_last"] = buyers["recency_days"].reindex(users).astype("float64")
     t["frequency"] = buyers["frequency"].reindex(users, fill_value=0).astype("int64")
     t["monetary"] = buyers["monetary"].reindex(users, fill_value=0.0)
+    if buyers["monetary"].isna().all():  # no revenue at all: unknown, not zero, for everyone
+        t["monetary"] = np.nan
     first, last = t["days_since_first"], t["days_since_last"]
     stage = np.select(
         [last.isna(), first < new_days, last < active_days, last < churn_days],
@@ -380,8 +401,9 @@ def cluster_features(store, asof=None) -> pd.DataFrame:
     """Behavioural features of every buyer up to ``asof`` (completed orders), one row each.
 
     Columns (those the store can supply; a missing table drops its features):
-    ``frequency`` (orders), ``aov`` (revenue per order), ``discount_share`` (discount over
-    revenue + discount), ``category_breadth`` (distinct categories bought; needs order_lines and
+    ``frequency`` (orders), ``aov`` (revenue per order; needs revenue: a buyer none of whose
+    orders has one gets the median AOV, counted in ``.attrs["aov_imputed"]``),
+    ``discount_share`` (discount over revenue + discount; needs revenue), ``category_breadth`` (distinct categories bought; needs order_lines and
     items), ``sessions`` (visits up to ``asof``; needs sessions) and ``mobile_share`` (share of
     those visits on mobile; needs sessions.device). Indexed by ``user_id``, sorted.
 
@@ -399,8 +421,14 @@ def cluster_features(store, asof=None) -> pd.DataFrame:
         raise ValueError("cluster_features needs the orders table")
     o = _completed(store.orders, asof)
     g = o.groupby("user_id", sort=True)
-    f = pd.DataFrame({"frequency": g.size(), "aov": g["revenue"].mean()})
-    if "discount" in o.columns:
+    f = pd.DataFrame({"frequency": g.size()})
+    has_revenue = bool(o["revenue"].notna().any())
+    imputed = 0
+    if has_revenue:
+        aov = g["revenue"].mean()
+        imputed = int(aov.isna().sum())
+        f["aov"] = aov.fillna(aov.median())
+    if "discount" in o.columns and has_revenue:
         disc = g["discount"].sum()
         f["discount_share"] = (disc / (g["revenue"].sum() + disc).where(lambda s: s > 0)).fillna(0)
     if store.order_lines is not None and store.items is not None:
@@ -418,7 +446,9 @@ def cluster_features(store, asof=None) -> pd.DataFrame:
             f["mobile_share"] = (s["device"].eq("mobile").groupby(s["user_id"]).mean()
                                  .reindex(f.index, fill_value=0.0))
     f.index.name = "user_id"
-    return f.round(4)
+    f = f.round(4)
+    f.attrs["aov_imputed"] = imputed
+    return f
 
 
 def choose_k(features: pd.DataFrame, ks=range(2, 9), *, seed: int = 0,
@@ -431,7 +461,9 @@ def choose_k(features: pd.DataFrame, ks=range(2, 9), *, seed: int = 0,
     users; k-means itself sees all of them. Features are standardised as in :func:`clusters`.
 
     Returns a DataFrame with ``k``, ``silhouette``, ``inertia`` and ``best`` (True on the first
-    k with the highest silhouette).
+    k with the highest silhouette). Only k from 2 to one less than the number of distinct
+    buyers can be scored (the silhouette needs a buyer outside each cluster); the others are left
+    out, and when none is left the table is empty and ``.attrs["why"]`` says so.
 
     >>> rng = np.random.default_rng(1)
     >>> blob = np.r_[rng.normal(0, 1, (50, 2)), rng.normal(9, 1, (50, 2))]  # two clear groups
@@ -440,14 +472,40 @@ def choose_k(features: pd.DataFrame, ks=range(2, 9), *, seed: int = 0,
     [2]
     """
     X = _standardise(features)
+    distinct = len(np.unique(X, axis=0)) if len(X) else 0
+    usable = [k for k in ks if 2 <= k < distinct]
     rows = []
-    for k in ks:
+    for k in usable:
         km = _kmeans(X, k, seed, n_init)
         sil = silhouette_score(X, km.labels_, sample_size=min(sample, len(X)), random_state=seed)
         rows.append((k, round(float(sil), 4), round(float(km.inertia_), 2)))
     out = pd.DataFrame(rows, columns=["k", "silhouette", "inertia"])
-    out["best"] = np.arange(len(out)) == int(out["silhouette"].to_numpy().argmax())
+    out["best"] = (np.arange(len(out)) == int(out["silhouette"].to_numpy().argmax())
+                   if len(out) else pd.Series([], dtype=bool))
+    out.attrs["why"] = "" if len(out) else (
+        f"{distinct} distinct buyer(s) cannot be split into {_join_ks(ks)} clusters and still "
+        "leave a buyer outside each")
+    out.attrs["buyers"] = len(X)
     return out
+
+
+def best_k(table: pd.DataFrame) -> int | None:
+    """The k :func:`choose_k` marked best, or ``None`` when no k could be scored.
+
+    >>> best_k(pd.DataFrame({"k": [3, 4], "best": [False, True]})), best_k(pd.DataFrame())
+    (4, None)
+    """
+    if len(table) == 0 or not table["best"].any():
+        return None
+    return int(table.loc[table["best"], "k"].iloc[0])
+
+
+def _join_ks(ks) -> str:
+    # range(3, 9) -> "3 to 8"
+    ks = list(ks)
+    if not ks:
+        return "no"
+    return str(ks[0]) if len(ks) == 1 else f"{ks[0]} to {ks[-1]}"
 
 
 def clusters(features: pd.DataFrame, k: int, *, seed: int = 0, n_init: int = 10) -> pd.DataFrame:
@@ -505,7 +563,8 @@ def personas(store, groups: pd.Series, asof=None) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame indexed by group: ``users``, ``revenue_share``, ``aov``, ``orders_per_user``,
+    DataFrame indexed by group: ``users``, ``revenue_share`` and ``aov`` (when the orders carry
+    revenue), ``orders_per_user``,
     ``top_category`` (the category most users in the group spent most on; needs order_lines
     and items), ``top_channel`` (acquisition channel), ``top_device`` (users.device, else the
     most used session device; sessions count up to ``asof`` too), ``coupon_use`` (share of
@@ -529,9 +588,10 @@ def personas(store, groups: pd.Series, asof=None) -> pd.DataFrame:
     o = _completed(store.orders, asof).merge(groups.reset_index(), on="user_id")
     g = o.groupby("group", observed=True, sort=True)
     out = pd.DataFrame({"users": groups.groupby(groups, observed=True).size()})
-    rev = g["revenue"].sum()
-    out["revenue_share"] = rev / rev.sum()
-    out["aov"] = g["revenue"].mean()
+    if o["revenue"].notna().any():  # without any revenue these columns would be all NaN
+        rev = g["revenue"].sum()
+        out["revenue_share"] = rev / rev.sum()
+        out["aov"] = g["revenue"].mean()
     out["orders_per_user"] = g.size() / out["users"]
     per_user = pd.DataFrame(index=groups.index)
     if store.order_lines is not None and store.items is not None:

@@ -1,0 +1,670 @@
+"""Sentences of notebook 05 (retention and feedback), generated from ``helpers.retention`` tables.
+
+The shape of cohort retention, the repurchase rate and how fast it is reached, whether BG/NBD
+fits and what it says about who is alive and what they are worth, what the ratings and review
+words say, whether a low rating goes with fewer repeat orders, what goes with churn, and the
+closing decisions. A part the data cannot support (too few customers, no repeat buyer, no
+revenue) is said in one line instead.
+
+Examples
+--------
+>>> pooled = pd.DataFrame({"n": [1000, 900], "k": [60, 55], "rate": [0.06, 0.061],
+...     "ci_low": [0.047, 0.047], "ci_high": [0.077, 0.078]}, index=pd.Index([1, 2],
+...     name="months_since"))
+>>> print(cohorts(pooled))
+Pooled over the cohorts, each of months 1–2 after the first order brings back between 6 % and 6.1 % of the cohort, with overlapping intervals.
+<BLANKLINE>
+**Takeaway:** monthly retention is low and flat: there is no early peak, just a steady trickle of the cohort coming back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.narrate import (
+    Text,
+    answer_key,
+    bullets,
+    count,
+    duration,
+    interval,
+    join,
+    money,
+    number,
+    p_value,
+    paragraphs,
+    pct,
+    plural,
+    takeaway,
+    times,
+)
+
+ALPHA = 0.05
+HISTORY = ("orders", "months_since_last", "log_aov")
+"""Churn factors that describe purchase history; the others are levers the shop can move."""
+
+_WORDS = {"orders": "each extra past order", "months_since_last": "each month since the last order",
+          "log_aov": "the average order value (log)", "coupon_share": "coupon use",
+          "low_rating": "having written a low rating", "mobile": "being a mobile user"}
+
+
+def _nan(x) -> bool:
+    try:
+        return x is None or bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _overlap(a, b) -> bool:
+    """Do the intervals of rows ``a`` and ``b`` (``ci_low``, ``ci_high``) overlap?"""
+    return a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"]
+
+
+def cohorts(pooled: pd.DataFrame, *, months_observed: int | None = None) -> Text:
+    """Shape of monthly retention pooled over cohorts: low or not, flat or with an early peak.
+
+    Parameters
+    ----------
+    pooled : DataFrame
+        Indexed by ``months_since`` (1, 2, ...): ``n``, ``k``, ``rate``, ``ci_low``, ``ci_high``
+        (``stats.rate_table`` of the summed cohort cells).
+    months_observed : int, optional
+        Calendar months the data cover (said when no later month exists).
+
+    Examples
+    --------
+    >>> empty = pd.DataFrame(columns=["n", "k", "rate", "ci_low", "ci_high"])
+    >>> print(cohorts(empty, months_observed=1))
+    The data cover 1 calendar month, so no cohort can be followed into a later month yet: cohort retention needs at least two.
+    """
+    pooled = pooled.loc[pooled["n"] > 0]
+    if len(pooled) and pooled["n"].max() < 30:
+        return Text(f"Only {plural(pooled['n'].max(), 'buyer')} in the cohorts: too few to read a "
+                    "shape from monthly retention.")
+    if len(pooled) == 0:
+        months = f"{plural(months_observed, 'calendar month')}" if months_observed else "too few months"
+        return Text(f"The data cover {months}, so no cohort can be followed into a later month "
+                    "yet: cohort retention needs at least two.")
+    lo, hi = pooled["rate"].idxmin(), pooled["rate"].idxmax()
+    first, last = int(pooled.index.min()), int(pooled.index.max())
+    span = f"month {first}" if first == last else f"months {first}–{last}"
+    small = pooled["n"].min() < 30
+    flat = _overlap(pooled.loc[lo], pooled.loc[hi])
+    level = "low" if pooled["rate"].max() < 0.1 else "substantial"
+    if first == last:
+        head = (f"Pooled over the cohorts, {interval(pooled['rate'].iloc[0], pooled['ci_low'].iloc[0], pooled['ci_high'].iloc[0])}"
+                f" of a cohort orders again in month {first}; later months are not observed yet.")
+        end = f"monthly retention is {level}; the data are too short to see its shape."
+    elif flat:
+        head = (f"Pooled over the cohorts, each of {span} after the first order brings back "
+                f"between {pct(pooled.loc[lo, 'rate'])} and {pct(pooled.loc[hi, 'rate'])} of the "
+                "cohort, with overlapping intervals.")
+        end = (f"monthly retention is {level} and flat: there is no early peak, just a steady "
+               "trickle of the cohort coming back.")
+    elif hi == first:
+        head = (f"Pooled over the cohorts, month {first} brings back the most "
+                f"({interval(pooled.loc[hi, 'rate'], pooled.loc[hi, 'ci_low'], pooled.loc[hi, 'ci_high'])}), "
+                f"falling to {pct(pooled.loc[lo, 'rate'])} by month {int(lo)}.")
+        end = (f"monthly retention is {level} and front-loaded: the month after the first order "
+               "is when customers come back most.")
+    else:
+        head = (f"Pooled over the cohorts, the share ordering again ranges from "
+                f"{pct(pooled.loc[lo, 'rate'])} (month {int(lo)}) to "
+                f"{pct(pooled.loc[hi, 'rate'])} (month {int(hi)}), beyond chance.")
+        end = (f"monthly retention is {level} and uneven across {span}; look at which calendar "
+               "months the peaks fall in (sales, seasons).")
+    note = "Few buyers reach the later months, so their rates are rough." if small else None
+    return paragraphs(head, note, takeaway(end))
+
+
+def repurchase(rp: pd.DataFrame, km_at: pd.DataFrame | None = None,
+               durations: pd.DataFrame | None = None) -> Text:
+    """The repurchase rate per window, its Kaplan–Meier check, and how fast it is reached.
+
+    Parameters
+    ----------
+    rp : DataFrame
+        :func:`retention.repurchase_rate`: ``window_days``, ``n``, ``k``, ``rate``, ``ci_low``,
+        ``ci_high``, ``censored``.
+    km_at : DataFrame, optional
+        The Kaplan–Meier curve read at the windows: ``time``, ``repurchased``.
+    durations : DataFrame, optional
+        :func:`retention.time_to_second_purchase` (``days``, ``repurchased``), for the typical
+        time to a second order.
+
+    Examples
+    --------
+    >>> rp = pd.DataFrame({"window_days": [90, 365], "n": [2000, 0], "k": [300, 0],
+    ...     "rate": [0.15, np.nan], "ci_low": [0.135, np.nan], "ci_high": [0.166, np.nan],
+    ...     "censored": [100, 2100]})
+    >>> print(repurchase(rp))
+    15 % (95 % CI 13.5–16.6 %) of the first-time buyers watched for 90 days ordered again within them (2,000 buyers; 100 too recent to judge). No buyer has been watched for 365 days yet, so that rate cannot be computed.
+    <BLANKLINE>
+    **Takeaway:** a minority of first-time buyers order again within 90 days; the weeks after the first order are when a nudge can matter.
+    """
+    parts, rates = [], {}
+    for _, r in rp.iterrows():
+        w = int(r["window_days"])
+        if r["n"] == 0:
+            parts.append(f"No buyer has been watched for {w} days yet, so that rate cannot be "
+                         "computed.")
+            continue
+        rates[w] = float(r["rate"])
+        few = ", too few for a firm rate" if r["n"] < 30 else ""
+        cens = f"; {count(r['censored'])} too recent to judge" if r["censored"] else ""
+        parts.append(f"{interval(r['rate'], r['ci_low'], r['ci_high'])} of the first-time buyers "
+                     f"watched for {w} days ordered again within them "
+                     f"({plural(r['n'], 'buyer')}{cens}{few}).")
+    if not rates:
+        return Text(" ".join(parts))
+    out = [" ".join(parts)]
+    if km_at is not None and len(km_at):
+        km = km_at.set_index(km_at["time"].astype(int))["repurchased"]
+        pairs = [f"{pct(km[w])} at {w} days (simple rate {pct(rates[w])})" for w in rates
+                 if w in km.index and not _nan(km[w])]
+        if pairs:
+            out.append(f"The Kaplan–Meier curve, which also uses buyers watched for less than "
+                       f"the window, gives {join(pairs)}.")
+    shape = front_loaded(km_at)
+    if shape is not None:
+        km = km_at.set_index(km_at["time"].astype(int))["repurchased"]
+        a, b = int(km.index.min()), int(km.index.max())
+        reached = float(km[a] / km[b])
+        if shape:
+            out.append(f"{pct(reached)} of the repurchases seen by day {b} have happened by "
+                       f"day {a} ({pct(a / b)} of the time): the curve climbs fastest early "
+                       "and then flattens.")
+        else:
+            out.append(f"{pct(reached)} of the repurchases seen by day {b} have happened by "
+                       f"day {a}, about in step with time: repurchase comes at a steady pace.")
+    if durations is not None and durations["repurchased"].sum() >= 10:
+        d = durations.loc[durations["repurchased"], "days"]
+        out.append(f"Among the buyers who did order again, half did so within "
+                   f"{duration(pd.Timedelta(days=float(d.median())))} of the first order.")
+    w = max(rates)
+    if rp["n"].max() < 30:
+        return paragraphs(*out)
+    share = "a minority of first-time buyers" if rates[w] < 0.5 else "most first-time buyers"
+    when = ", most of them early" if shape else ""
+    end = (f"{share} order again within {w} days{when}; the weeks after "
+           "the first order are when a nudge can matter.")
+    out.append(takeaway(end))
+    return paragraphs(*out)
+
+
+def front_loaded(km_at: pd.DataFrame | None) -> bool | None:
+    """Is repurchase front-loaded? ``None`` when the Kaplan–Meier curve cannot tell.
+
+    True when the share repurchased by the shortest window, relative to the longest, exceeds
+    1.3 times the ratio of the windows (a steady pace would give about the ratio itself).
+
+    >>> km = pd.DataFrame({"time": [90.0, 365.0], "repurchased": [0.14, 0.33]})
+    >>> front_loaded(km), front_loaded(km.assign(repurchased=[0.05, 0.33])), front_loaded(None)
+    (True, False, None)
+    """
+    if km_at is None or len(km_at) < 2:
+        return None
+    km = km_at.dropna(subset=["repurchased"])
+    if len(km) < 2:
+        return None
+    km = km.set_index(km["time"].astype(int))["repurchased"]
+    a, b = int(km.index.min()), int(km.index.max())
+    if not km[b] > 0:
+        return None
+    return bool(km[a] / km[b] > 1.3 * a / b)
+
+
+def bgnbd_fit(bg, why: str = "", check: pd.DataFrame | None = None) -> Text:
+    """Whether BG/NBD could be fitted, whether it is identified, and how well it fits.
+
+    Parameters
+    ----------
+    bg : retention.BGNBD or None
+        The fitted model; ``None`` when it could not be fitted (``why`` says why).
+    check : DataFrame, optional
+        :func:`retention.bgnbd_check` (``observed``, ``expected``, ``ratio``).
+
+    Examples
+    --------
+    >>> print(bgnbd_fit(None, "only 1 customer (BG/NBD needs at least 4)"))
+    BG/NBD not fitted: only 1 customer (BG/NBD needs at least 4). P(alive), expected purchases and CLV are left out below.
+    """
+    if bg is None:
+        return Text(f"BG/NBD not fitted: {why}. P(alive), expected purchases and CLV are left "
+                    "out below.")
+    fitted = (f"BG/NBD fitted on {plural(bg.n, 'customer')}: r = {number(bg.r, 3)}, α = "
+              f"{number(bg.alpha, 3)}, a = {number(bg.a, 3)}, b = {number(bg.b, 3)}; mean "
+              f"dropout chance after a repeat purchase a/(a + b) = {pct(bg.a / (bg.a + bg.b))}.")
+    out = [fitted]
+    if bg.warning:
+        out.append(f"**Caution:** {bg.warning}. Read P(alive) and expected purchases below as "
+                   "rough.")
+    else:
+        out.append("The fit converged and all four parameters are identified.")
+    if check is not None and len(check):
+        rp, zero = check.loc["repeat purchases"], check.loc["share without repeat"]
+        good = abs(rp["ratio"] - 1) <= 0.1 and abs(zero["observed"] - zero["expected"]) <= 0.03
+        verdict = ("close: the model reproduces the data it was fitted on" if good else
+                   "apart: the model does not reproduce these data well, so treat its "
+                   "predictions with care")
+        out.append(f"In-sample check: over each customer's own observation time the model expects "
+                   f"{number(rp['expected'], 0)} repeat purchases against {count(rp['observed'])} "
+                   f"made, and {pct(zero['expected'])} of customers without a repeat purchase "
+                   f"against {pct(zero['observed'])}; {verdict}.")
+    return paragraphs(*out)
+
+
+def spend_model(gg, why: str = "", corr: float | None = None,
+                currency: str | None = None) -> Text:
+    """The Gamma–Gamma fit in one line, with its independence check.
+
+    Examples
+    --------
+    >>> from helpers.retention import GammaGamma
+    >>> print(spend_model(GammaGamma(p=6.0, q=4.0, gamma=15.0, log_likelihood=0.0, n=651),
+    ...                   corr=0.004, currency="EUR"))
+    Gamma–Gamma fitted on 651 repeat buyers: mean order value 30.00 EUR. The correlation of purchase frequency and order value among them is 0.00, small enough for the model's assumption that order value does not depend on frequency.
+    """
+    if gg is None:
+        return Text(f"Gamma–Gamma not fitted: {why}. Expected order value and CLV are left out.")
+    left = f" ({count(gg.left_out)} left out without a positive spend)" if gg.left_out else ""
+    text = (f"Gamma–Gamma fitted on {plural(gg.n, 'repeat buyer')}{left}: mean order value "
+            f"{money(gg.mean_spend, currency)}.")
+    if corr is not None and not _nan(corr):
+        if abs(corr) < 0.3:
+            text += (f" The correlation of purchase frequency and order value among them is "
+                     f"{number(corr)}, small enough for the model's assumption that order value "
+                     "does not depend on frequency.")
+        else:
+            text += (f" **Caution:** frequency and order value correlate ({number(corr)}), against "
+                     "the model's assumption; expected order values are biased.")
+    return Text(text)
+
+
+def value_by_band(bands: pd.DataFrame) -> Text:
+    """Who holds the expected value: frequency bands' share of customers versus of CLV.
+
+    Parameters
+    ----------
+    bands : DataFrame
+        Indexed by frequency band (first = no repeat purchase, last = most frequent):
+        ``customers``, ``p_alive``, ``clv``, ``clv_share``.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"customers": [700, 200, 100], "p_alive": [1.0, 0.7, 0.65],
+    ...     "clv": [800, 900, 2600], "clv_share": [0.56, 0.18, 0.26]}, index=["0", "1", "4+"])
+    >>> print(value_by_band(b))
+    Customers with 4+ repeat purchases are 10 % of the customers but hold 26 % of the expected value (2.6× their share). Those without a repeat purchase, each worth about as much as a one-repeat buyer, still hold 56 % of the total because there are so many of them.
+    """
+    n = bands["customers"].sum()
+    if n == 0 or bands["clv_share"].isna().all():
+        return Text("No expected value to compare.")
+    top, zero = bands.iloc[-1], bands.iloc[0]
+    out = []
+    if len(bands) > 1:
+        share = top["customers"] / n
+        ratio = top["clv_share"] / share if share > 0 else np.nan
+        more = "more than" if ratio > 1 else "less than"
+        out.append(f"Customers with {bands.index[-1]} repeat purchases are {pct(share)} of the "
+                   f"customers but hold {pct(top['clv_share'])} of the expected value "
+                   f"({times(ratio)} their share{'' if ratio > 1 else ', ' + more + ' it'}).")
+    if len(bands) > 2:
+        similar = abs(zero["clv"] / bands.iloc[1]["clv"] - 1) <= 0.25 if bands.iloc[1]["clv"] else False
+        worth = ", each worth about as much as a one-repeat buyer," if similar else ""
+        most = "still hold" if zero["clv_share"] >= 0.5 else "hold"
+        why = " because there are so many of them" if zero["clv_share"] >= 0.5 else ""
+        out.append(f"Those without a repeat purchase{worth} {most} {pct(zero['clv_share'])} of the "
+                   f"total{why}.")
+    return Text(" ".join(out))
+
+
+def alive(p_alive: pd.Series, summary: pd.DataFrame) -> Text:
+    """Who the model writes off: repeat buyers silent long relative to their own rhythm.
+
+    A repeat buyer is "long silent" when the time since their last purchase (T − recency) is
+    more than twice their own average gap (recency / frequency).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"frequency": [0, 2, 2, 3], "recency": [0.0, 10, 10, 30],
+    ...                   "T": [40.0, 50, 12, 32]})
+    >>> print(alive(pd.Series([1.0, 0.2, 0.9, 0.95]), s))
+    Customers without a repeat purchase all have P(alive) = 1 (in BG/NBD one can only leave right after a repeat purchase). Among the 3 repeat buyers, the 1 silent for more than twice their own usual gap has a mean P(alive) of 20 %, against 92.5 % for the others.
+    <BLANKLINE>
+    **Takeaway:** rank customers by expected value, not by past spend alone: a frequent buyer who stopped long ago is probably gone, while a recent repeat buyer is worth protecting.
+    """
+    x = summary["frequency"].to_numpy(float)
+    rep = x > 0
+    ones = ("Customers without a repeat purchase all have P(alive) = 1 (in BG/NBD one can only "
+            "leave right after a repeat purchase).")
+    out = [ones]
+    if rep.sum() < 2:
+        out.append("There are too few repeat buyers to say whom the model writes off.")
+        return paragraphs(*out)
+    gap = summary["recency"].to_numpy(float)[rep] / x[rep]
+    silent = (summary["T"].to_numpy(float)[rep] - summary["recency"].to_numpy(float)[rep]) > 2 * gap
+    pa = np.asarray(p_alive, float)[rep]
+    if silent.all() or not silent.any():
+        out.append(f"Among the {count(rep.sum())} repeat buyers, mean P(alive) is {pct(pa.mean())}; "
+                   "none stands out as silent for long relative to their own rhythm.")
+        return paragraphs(*out)
+    a, b = pa[silent].mean(), pa[~silent].mean()
+    out[0] += (f" Among the {count(rep.sum())} repeat buyers, the {count(silent.sum())} silent for "
+               f"more than twice their own usual gap {'has' if silent.sum() == 1 else 'have'} a "
+               f"mean P(alive) of {pct(a)}, against {pct(b)} for the others.")
+    if a < b - 0.1:
+        end = ("rank customers by expected value, not by past spend alone: a frequent buyer who "
+               "stopped long ago is probably gone, while a recent repeat buyer is worth protecting.")
+    else:
+        end = ("long silence costs little P(alive) here; expected purchases, not P(alive), "
+               "separate the valuable customers.")
+    out.append(takeaway(end))
+    return paragraphs(*out)
+
+
+def ratings(cats: pd.DataFrame) -> Text:
+    """Best and worst rated categories, and whether any category's low-rating share stands out.
+
+    A category stands out when its 95 % interval of the low-rating share lies entirely above the
+    share over all reviews.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"category": ["toys", "books"], "reviews": [50, 60],
+    ...     "mean_rating": [3.9, 4.3], "low_share": [0.1, 0.02], "ci_low": [0.04, 0.005],
+    ...     "ci_high": [0.21, 0.09]})
+    >>> print(ratings(c))
+    110 reviews, mean rating 4.12; 5.6 % are low (1–2 stars). The lowest mean is *toys* (3.90), the highest *books* (4.30). No category's share of low ratings differs from the overall 5.6 % beyond chance.
+    """
+    if len(cats) == 0 or cats["reviews"].sum() == 0:
+        return Text("No reviews to describe.")
+    n = cats["reviews"].sum()
+    mean = float((cats["mean_rating"] * cats["reviews"]).sum() / n)
+    low = float((cats["low_share"] * cats["reviews"]).sum() / n)
+    text = f"{count(n)} reviews, mean rating {number(mean)}; {pct(low)} are low (1–2 stars)."
+    if len(cats) > 1:
+        w, b = cats.iloc[0], cats.iloc[-1]
+        text += (f" The lowest mean is *{w['category']}* ({number(w['mean_rating'])}), the highest "
+                 f"*{b['category']}* ({number(b['mean_rating'])}).")
+        worse = cats.loc[cats["ci_low"] > low, "category"].tolist()
+        if worse:
+            text += (f" {join(['*' + c + '*' for c in worse])} {'has' if len(worse) == 1 else 'have'}"
+                     f" more low ratings than the overall {pct(low)} beyond chance")
+            text += (f" (out of {len(cats)} categories compared, so one such result can be luck: "
+                     "treat it as a lead)." if len(cats) > 5 else ".")
+        else:
+            text += (f" No category's share of low ratings differs from the overall {pct(low)} "
+                     "beyond chance.")
+    if n < 30:
+        text += " These are too few reviews for firm shares."
+    return Text(text)
+
+
+_DELIVERY = {"late", "delivery", "shipping", "arrived", "slow", "delayed", "courier", "package",
+             "shipped", "fast"}
+_PRODUCT = {"quality", "broken", "described", "defective", "cheap", "size", "works", "damaged",
+            "fake", "fit"}
+
+
+def review_words(terms: pd.DataFrame, *, low_max: int = 2) -> Text:
+    """What the low and the high ratings' most characteristic terms are about.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"rating": [1, 1, 2, 5, 5], "term": ["arrived late", "late", "broken",
+    ...     "love", "fast"], "docs": [9, 9, 5, 30, 25], "share": [0.9, 0.9, 0.5, 0.3, 0.25]})
+    >>> print(review_words(t))
+    Low ratings (1–2 stars) most often say "arrived late" (45 % of them) and "broken" (25 %); high ratings (4–5) "love" (30 %) and "fast" (25 %). The low ratings' words are about delivery and the product.
+    """
+    if len(terms) == 0:
+        return Text("No review text to read.")
+
+    def top(rows):
+        # pool the ratings of a band: documents with the term over the band's reviews
+        if len(rows) == 0:
+            return rows
+        n = (rows["docs"] / rows["share"]).groupby(rows["rating"]).first().sum()
+        pooled = rows.groupby("term", sort=False)["docs"].sum().div(n).rename("share")
+        pooled = pooled.sort_values(ascending=False, kind="stable")
+        picked = []
+        for term in pooled.index:  # a word inside a phrase already picked adds nothing
+            if not any(term in p.split() or p in term.split() for p in picked):
+                picked.append(term)
+            if len(picked) == 2:
+                break
+        return pd.DataFrame({"term": picked, "share": pooled[picked].to_numpy()})
+
+    low = top(terms.loc[terms["rating"] <= low_max])
+    high = top(terms.loc[terms["rating"] >= 4])
+    parts = []
+    if len(low):
+        words = [f'"{t}" ({pct(s)}{" of them" if i == 0 else ""})'
+                 for i, (t, s) in enumerate(zip(low["term"], low["share"]))]
+        parts.append(f"Low ratings (1–{low_max} stars) most often say {join(words)}")
+    if len(high):
+        words = [f'"{t}" ({pct(s)})' for t, s in zip(high["term"], high["share"])]
+        parts.append(f"high ratings (4–5) {join(words)}")
+    text = "; ".join(parts) + "."
+    text = text[0].upper() + text[1:]
+    if len(low):
+        tokens = set(" ".join(low["term"]).split())
+        about = [w for w, vocab in (("delivery", _DELIVERY), ("the product", _PRODUCT))
+                 if tokens & vocab]
+        if about:
+            text += f" The low ratings' words are about {join(about)}."
+    return Text(text)
+
+
+def rating_effect(after: pd.DataFrame, rr: pd.DataFrame | None, why: str = "", *,
+                  window_days: float) -> Text:
+    """Do reviewers who gave a low rating order again less often? (risk ratio, 95 % CI).
+
+    Examples
+    --------
+    >>> after = pd.DataFrame({"group": ["low", "other"], "n": [27, 729], "k": [5, 207],
+    ...     "rate": [0.185, 0.284], "ci_low": [0.082, 0.252], "ci_high": [0.367, 0.318],
+    ...     "censored": [10, 410]})
+    >>> rr = pd.DataFrame({"risk_ratio": [0.652], "ci_low": [0.293], "ci_high": [1.451],
+    ...                    "p_value": [0.295]})
+    >>> print(rating_effect(after, rr, window_days=180))
+    Within 180 days of their first review, 18.5 % (95 % CI 8.2–36.7 %) of the 27 reviewers who gave a low rating ordered again, against 28.4 % (95 % CI 25.2–31.8 %) of the 729 others: a risk ratio of 0.65 (95 % CI 0.29–1.45, p = 0.29). The interval includes 1: on this sample a low rating is not distinguishable from no effect, though the estimate points to fewer repeat orders.
+    <BLANKLINE>
+    **Takeaway:** a low rating is a possible early churn warning; a quick service recovery after a low review is cheap compared with losing the customer, but these data alone do not prove the effect.
+    """
+    a = after.set_index("group")
+    lo, ot = a.loc["low"], a.loc["other"]
+    if rr is None:
+        return paragraphs(f"No risk ratio: {why}. {plural(lo['n'], 'reviewer')} with a low rating "
+                          f"and {count(ot['n'])} others had a full {number(window_days, 0)}-day "
+                          "window.")
+    r = rr.iloc[0]
+    head = (f"Within {number(window_days, 0)} days of their first review, "
+            f"{interval(lo['rate'], lo['ci_low'], lo['ci_high'])} of the {count(lo['n'])} reviewers "
+            f"who gave a low rating ordered again, against "
+            f"{interval(ot['rate'], ot['ci_low'], ot['ci_high'])} of the {count(ot['n'])} others: a "
+            f"risk ratio of {number(r['risk_ratio'])} (95 % CI {number(r['ci_low'])}–"
+            f"{number(r['ci_high'])}, {p_value(r['p_value'])}).")
+    direction = "fewer" if r["risk_ratio"] < 1 else "more"
+    if r["ci_low"] <= 1 <= r["ci_high"]:
+        head += (" The interval includes 1: on this sample a low rating is not distinguishable "
+                 f"from no effect, though the estimate points to {direction} repeat orders.")
+        if r["risk_ratio"] < 1:
+            end = ("a low rating is a possible early churn warning; a quick service recovery "
+                   "after a low review is cheap compared with losing the customer, but these "
+                   "data alone do not prove the effect.")
+        else:
+            end = "these data show no sign that a low rating costs the next order."
+    elif r["risk_ratio"] < 1:
+        head += " The interval excludes 1: low-rating reviewers clearly order again less often."
+        end = ("a low rating is an early churn warning; a quick service recovery after a low "
+               "review is cheap compared with losing the customer.")
+    else:
+        head += (" The interval excludes 1, in the unexpected direction: low-rating reviewers "
+                 "order again more often (engaged customers complain, too).")
+        end = "a low rating does not mark a lost customer here; answer it, but do not write them off."
+    return paragraphs(head, takeaway(end))
+
+
+def churn(feat: pd.DataFrame | None, drivers: pd.DataFrame | None, why: str = "") -> Text:
+    """What goes with churn: the share churned, the factors beyond chance, and the levers.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"churned": [True] * 8 + [False] * 2})
+    >>> f.attrs["cutoff"] = pd.Timestamp("2025-07-04", tz="UTC")
+    >>> d = pd.DataFrame({"feature": ["orders", "months_since_last", "coupon_share"],
+    ...     "odds_ratio": [0.7, 1.14, 0.92], "ci_low": [0.63, 1.1, 0.67],
+    ...     "ci_high": [0.8, 1.18, 1.27], "p_value": [0.0001, 0.0001, 0.62], "n": 10})
+    >>> print(churn(f, d))
+    Of the 10 buyers at the cutoff (2025-07-04), 80 % did not order again in the following period. Beyond chance: each extra past order goes with lower odds of churning (odds ratio 0.70, 95 % CI 0.63–0.80) and each month since the last order goes with higher odds (odds ratio 1.14, 95 % CI 1.10–1.18). Not distinguishable from no effect: coupon use (odds ratio 0.92, 95 % CI 0.67–1.27).
+    <BLANKLINE>
+    **Takeaway:** churn is mostly predictable from purchase history; none of the levers the shop controls (coupon use) is distinguishable from no effect in this sample.
+    """
+    if feat is None:
+        return Text(f"No churn analysis: {why}.")
+    head = (f"Of the {plural(len(feat), 'buyer')} at the cutoff "
+            f"({feat.attrs['cutoff']:%Y-%m-%d}), {pct(feat['churned'].mean())} did not order "
+            "again in the following period.")
+    if drivers is None:
+        return Text(f"{head} No regression: {why}.")
+
+    def say(r, with_dir=True):
+        d = "lower" if r["odds_ratio"] < 1 else "higher"
+        verb = f" goes with {d} odds of churning" if with_dir else ""
+        return (f"{_WORDS.get(r['feature'], r['feature'])}{verb} (odds ratio "
+                f"{number(r['odds_ratio'])}, 95 % CI {number(r['ci_low'])}–{number(r['ci_high'])})")
+
+    sig = drivers.loc[(drivers["ci_low"] > 1) | (drivers["ci_high"] < 1)]
+    ns = drivers.drop(sig.index)
+    out = [head]
+    if len(sig):
+        items = [say(r) for _, r in sig.iterrows()]
+        # "higher odds" once is enough when two factors share a direction
+        items = [items[0]] + [i.replace(" of churning", "") for i in items[1:]]
+        out.append(f"Beyond chance: {join(items)}.")
+    if len(ns):
+        label = ("Not distinguishable from no effect" if len(sig) else
+                 "No factor is distinguishable from no effect")
+        out.append(f"{label}: {join([say(r, False) for _, r in ns.iterrows()])}.")
+    levers_sig = [f for f in sig["feature"] if f not in HISTORY]
+    levers_ns = [_WORDS.get(f, f) for f in ns["feature"] if f not in HISTORY]
+    hist_sig = [f for f in sig["feature"] if f in HISTORY]
+    if hist_sig and not levers_sig:
+        tail = (f"; none of the levers the shop controls ({join(levers_ns)}) is distinguishable "
+                "from no effect in this sample" if levers_ns else "")
+        low = drivers.loc[drivers["feature"] == "low_rating"]
+        if len(low) and low["odds_ratio"].iloc[0] > 1 and "low_rating" not in list(sig["feature"]):
+            tail += ", though a low rating points the expected way"
+        end = f"churn is mostly predictable from purchase history{tail}."
+    elif levers_sig:
+        end = (f"{join([_WORDS.get(f, f) for f in levers_sig])} "
+               f"{'goes' if len(levers_sig) == 1 else 'go'} with churn beyond chance: a lever worth "
+               "testing (an association, not yet a cause).")
+    else:
+        end = "nothing in these features predicts churn beyond chance; look for other signals."
+    out.append(takeaway(end))
+    return paragraphs(" ".join(out[:-1]), out[-1])
+
+
+def decisions(*, fast_repurchase: bool | None, has_value: bool, rr: pd.DataFrame | None,
+              low_terms: str | None = None) -> Text:
+    """The closing "Decisions" list, each bullet backed by a result of this run.
+
+    Examples
+    --------
+    >>> rr = pd.DataFrame({"risk_ratio": [0.65], "ci_low": [0.29], "ci_high": [1.45]})
+    >>> print(decisions(fast_repurchase=True, has_value=False, rr=rr))
+    ## Decisions
+    <BLANKLINE>
+    - Put the first weeks after a first order to work (welcome series, second-order offer): that is when repurchase happens, if it happens at all.
+    - Treat a low review as a possible churn alarm (the estimate points that way, not yet beyond chance): route it to service recovery within days.
+    - Hand the alive/value scores to notebook 07 for lifecycle and win-back targeting.
+    """
+    lines = []
+    if fast_repurchase:
+        lines.append("Put the first weeks after a first order to work (welcome series, "
+                     "second-order offer): that is when repurchase happens, if it happens at all.")
+    elif fast_repurchase is False:
+        lines.append("Repurchase comes at a steady pace: time reminders to the customers' own "
+                     "rhythm rather than to the first weeks only.")
+    if has_value:
+        lines.append("Target retention spend by expected value (P(alive) × expected purchases × "
+                     "order value), and stop spending on long-silent repeat buyers the model "
+                     "considers gone.")
+    if rr is not None and len(rr):
+        r = rr.iloc[0]
+        fix = f", and fix what the low ratings name ({low_terms})" if low_terms else ""
+        if r["ci_high"] < 1:
+            lines.append(f"Treat a low review as a churn alarm: route it to service recovery "
+                         f"within days{fix}.")
+        elif r["risk_ratio"] < 1:
+            lines.append(f"Treat a low review as a possible churn alarm (the estimate points that "
+                         f"way, not yet beyond chance): route it to service recovery within "
+                         f"days{fix}.")
+    lines.append("Hand the alive/value scores to notebook 07 for lifecycle and win-back targeting.")
+    return bullets(lines, title="Decisions")
+
+
+def bgnbd_key(both: pd.DataFrame) -> Text:
+    """Answer key: the daily refit's parameters (α in weeks) against the planted ones.
+
+    ``both`` has columns ``fitted`` and ``key`` for r, alpha, a, b and a/(a+b).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"fitted": [0.257, 13.18, 1.69, 6.81, 0.199],
+    ...                   "key": [0.24, 12.0, 0.85, 2.6, 0.246]},
+    ...                  index=["r", "alpha", "a", "b", "a/(a+b)"])
+    >>> print(bgnbd_key(b).split("\\n\\n")[1])
+    The purchase-rate parameters are recovered: r 0.257 against 0.240 (+7 %), α 13.18 against 12.00 (+10 %). a and b are looser (1.69 and 6.81 against 0.85 and 2.60); their stable ratio, the mean dropout chance, is 19.9 % against 24.6 %.
+    """
+    expl = ("The simulator plants BG/NBD parameters per week, in continuous time. Weekly periods "
+            "merge two purchases in the same week, which pushes α up, so the check refits on "
+            "daily periods and divides α by 7 to read it in weeks; and the simulator's purchases "
+            "include orders later cancelled or refunded, so it uses all orders. r and α are "
+            "pinned down well by a few thousand buyers, a and b only loosely (their ratio, the "
+            "mean dropout chance a/(a + b), is the stable quantity). Low ratings and the win-back "
+            "campaign make the shop depart a little from pure BG/NBD: expect closeness, not "
+            "equality.")
+    f, k = both["fitted"], both["key"]
+    rel = f / k - 1
+
+    def off(x):
+        return f"{'+' if x >= 0 else '−'}{abs(100 * x):.0f} %"
+
+    close = (rel[["r", "alpha"]].abs() <= 0.2).all()
+    verdict = "recovered" if close else "not recovered (off by more than 20 %)"
+    found = (f"The purchase-rate parameters are {verdict}: r {number(f['r'], 3)} against "
+             f"{number(k['r'], 3)} ({off(rel['r'])}), α {number(f['alpha'])} against "
+             f"{number(k['alpha'])} ({off(rel['alpha'])}). a and b are looser "
+             f"({number(f['a'])} and {number(f['b'])} against {number(k['a'])} and "
+             f"{number(k['b'])}); their stable ratio, the mean dropout chance, is "
+             f"{pct(f['a/(a+b)'])} against {pct(k['a/(a+b)'])}.")
+    return answer_key(expl, found)
+
+
+def rating_key(key: float, rr: pd.DataFrame) -> Text:
+    """Answer key: is the planted risk ratio of a low rating inside the estimate's interval?
+
+    Examples
+    --------
+    >>> rr = pd.DataFrame({"risk_ratio": [0.652], "ci_low": [0.293], "ci_high": [1.451]})
+    >>> print(rating_key(0.6, rr).split("\\n\\n")[1])
+    Estimate 0.65 (95 % CI 0.29–1.45) against the planted 0.60: the planted effect lies inside the interval, and the estimate is close to it even though this sample alone cannot call it significant.
+    """
+    expl = ("The simulator lowers the chance of a next purchase after a low rating by a known "
+            "risk ratio.")
+    r = rr.iloc[0]
+    inside = r["ci_low"] <= key <= r["ci_high"]
+    sig = not (r["ci_low"] <= 1 <= r["ci_high"])
+    found = (f"Estimate {number(r['risk_ratio'])} (95 % CI {number(r['ci_low'])}–"
+             f"{number(r['ci_high'])}) against the planted {number(key)}: ")
+    if inside:
+        found += "the planted effect lies inside the interval"
+        found += (", and the estimate is close to it even though this sample alone cannot call "
+                  "it significant." if not sig else ", and the effect is significant.")
+    else:
+        found += "the planted effect lies outside the interval; look for a bias in the design."
+    return answer_key(expl, found)

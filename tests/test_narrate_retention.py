@@ -1,0 +1,172 @@
+"""helpers.narrate.retention: the sentences of notebook 05 follow the numbers, not the bundled shop."""
+
+import numpy as np
+import pandas as pd
+
+from helpers import retention
+from helpers.narrate import retention as say
+
+
+def pooled(rates, n=1000):
+    rates = np.asarray(rates, float)
+    half = 1.96 * np.sqrt(rates * (1 - rates) / n)
+    return pd.DataFrame({"n": n, "k": (rates * n).round(), "rate": rates, "ci_low": rates - half,
+                         "ci_high": rates + half},
+                        index=pd.Index(range(1, len(rates) + 1), name="months_since"))
+
+
+def test_cohorts_flat_versus_early_peak():
+    assert "low and flat" in say.cohorts(pooled([0.06, 0.05, 0.05, 0.06, 0.05, 0.065]))
+    peak = say.cohorts(pooled([0.30, 0.12, 0.08, 0.06, 0.05, 0.05]))
+    assert "front-loaded" in peak and "month 1 brings back the most" in peak
+    assert "substantial" in peak
+
+
+def test_cohorts_too_short_or_too_few():
+    empty = pooled([]).iloc[:0]
+    assert "cover 1 calendar month" in say.cohorts(empty, months_observed=1)
+    assert "too few to read a shape" in say.cohorts(pooled([0.0, 1.0], n=1))
+
+
+def rp_table(n90=2000, n365=1000, r90=0.15, r365=0.32):
+    return pd.DataFrame({"window_days": [90, 365], "n": [n90, n365],
+                         "k": [round(r90 * n90), round(r365 * n365)], "rate": [r90, r365],
+                         "ci_low": [r90 - 0.02, r365 - 0.03], "ci_high": [r90 + 0.02, r365 + 0.03],
+                         "censored": [100, 1100]})
+
+
+def test_repurchase_minority_front_loaded():
+    km = pd.DataFrame({"time": [90.0, 365.0], "repurchased": [0.14, 0.33]})
+    text = say.repurchase(rp_table(), km)
+    assert "15 % (95 % CI 13–17 %) of the first-time buyers watched for 90 days" in text
+    assert "climbs fastest early" in text and "a minority of first-time buyers" in text
+    assert say.front_loaded(km) is True
+
+
+def test_repurchase_majority_steady():
+    km = pd.DataFrame({"time": [90.0, 365.0], "repurchased": [0.15, 0.62]})
+    text = say.repurchase(rp_table(r90=0.15, r365=0.6), km)
+    assert "steady pace" in text and "most first-time buyers order again within 365" in text
+    assert say.front_loaded(km) is False
+
+
+def test_repurchase_unobserved_window_is_said_not_nan():
+    t = rp_table(n365=0).assign(rate=[0.15, np.nan], ci_low=[0.13, np.nan],
+                                ci_high=[0.17, np.nan])
+    km = pd.DataFrame({"time": [90.0, 365.0], "repurchased": [0.14, np.nan]})
+    text = say.repurchase(t, km)
+    assert "No buyer has been watched for 365 days yet" in text
+    assert "nan" not in text.lower() and say.front_loaded(km) is None
+
+
+def test_bgnbd_fit_good_bad_and_missing():
+    s = retention.simulate_bgnbd(2000, 52.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=3)
+    bg = retention.fit_bgnbd(s)
+    good = say.bgnbd_fit(bg, "", retention.bgnbd_check(bg, s))
+    assert "reproduces the data" in good and "identified" in good
+    wrong = retention.BGNBD(r=1.0, alpha=4.0, a=0.8, b=2.5, log_likelihood=0.0, n=2000,
+                            warning="a, b not identified by these data")
+    bad = say.bgnbd_fit(wrong, "", retention.bgnbd_check(wrong, s))
+    assert "does not reproduce" in bad and "**Caution:** a, b not identified" in bad
+    assert say.bgnbd_fit(None, "only 1 customer").startswith("BG/NBD not fitted: only 1 customer")
+
+
+def test_spend_model_and_value_bands():
+    gg = retention.GammaGamma(p=6.0, q=4.0, gamma=15.0, log_likelihood=0.0, n=50, left_out=3)
+    assert "3 left out" in say.spend_model(gg, corr=0.05)
+    assert "**Caution:**" in say.spend_model(gg, corr=0.6)
+    assert say.spend_model(None, "no repeat buyer").startswith("Gamma–Gamma not fitted")
+    b = pd.DataFrame({"customers": [700, 200, 100], "p_alive": [1.0, 0.7, 0.65],
+                      "clv": [800, 900, 2600], "clv_share": [0.56, 0.18, 0.26]},
+                     index=["0", "1", "4+"])
+    assert "2.6× their share" in say.value_by_band(b) and "still hold 56 %" in say.value_by_band(b)
+    even = b.assign(clv_share=[0.8, 0.15, 0.05], clv=[800, 500, 300])
+    assert "less than it" in say.value_by_band(even) and "each worth" not in say.value_by_band(even)
+
+
+def test_alive_silent_repeaters_written_off_or_not():
+    s = pd.DataFrame({"frequency": [0, 2, 2, 3, 2], "recency": [0.0, 10, 10, 30, 10],
+                      "T": [40.0, 50, 12, 32, 60]})
+    off = say.alive(pd.Series([1.0, 0.2, 0.9, 0.95, 0.1]), s)
+    assert "probably gone" in off
+    same = say.alive(pd.Series([1.0, 0.8, 0.85, 0.82, 0.8]), s)
+    assert "costs little P(alive)" in same
+
+
+def test_ratings_stand_out_or_not():
+    c = pd.DataFrame({"category": ["toys", "books"], "reviews": [200, 200],
+                      "mean_rating": [3.5, 4.4], "low_share": [0.2, 0.02],
+                      "ci_low": [0.15, 0.008], "ci_high": [0.26, 0.05]})
+    assert "*toys* has more low ratings than the overall" in say.ratings(c)
+    even = c.assign(low_share=[0.05, 0.04], ci_low=[0.02, 0.02], ci_high=[0.1, 0.09])
+    assert "No category's share" in say.ratings(even)
+    assert say.ratings(c.iloc[:0]) == "No reviews to describe."
+
+
+def test_review_words_topic():
+    t = pd.DataFrame({"rating": [1, 2, 5], "term": ["broken", "cheap quality", "love"],
+                      "docs": [5, 5, 9], "share": [0.5, 0.5, 0.3]})
+    text = say.review_words(t)
+    assert "about the product" in text and "delivery" not in text
+
+
+def after_table(k_low=5, n_low=27):
+    return pd.DataFrame({"group": ["low", "other"], "n": [n_low, 729], "k": [k_low, 207],
+                         "rate": [k_low / n_low, 207 / 729], "ci_low": [0.08, 0.25],
+                         "ci_high": [0.37, 0.32], "censored": [10, 410]})
+
+
+def test_rating_effect_significant_ns_and_not_computable():
+    ns = pd.DataFrame({"risk_ratio": [0.65], "ci_low": [0.29], "ci_high": [1.45], "p_value": [0.29]})
+    assert "not distinguishable from no effect" in say.rating_effect(after_table(), ns,
+                                                                     window_days=180)
+    sig = ns.assign(risk_ratio=0.4, ci_low=0.25, ci_high=0.7, p_value=0.001)
+    assert "clearly order again less often" in say.rating_effect(after_table(), sig,
+                                                                 window_days=180)
+    up = ns.assign(risk_ratio=1.8, ci_low=1.2, ci_high=2.6, p_value=0.004)
+    assert "unexpected direction" in say.rating_effect(after_table(), up, window_days=180)
+    none = say.rating_effect(after_table(0, 3), None, "not so in low (0 of 3)", window_days=90)
+    assert none.startswith("No risk ratio: not so in low (0 of 3)")
+
+
+def drivers(**odds):
+    rows = [{"feature": f, "odds_ratio": o, "ci_low": lo, "ci_high": hi, "p_value": p, "n": 500}
+            for f, (o, lo, hi, p) in odds.items()]
+    return pd.DataFrame(rows)
+
+
+def test_churn_history_only_versus_a_lever():
+    f = pd.DataFrame({"churned": [True] * 80 + [False] * 20})
+    f.attrs["cutoff"] = pd.Timestamp("2025-07-04", tz="UTC")
+    hist = drivers(orders=(0.7, 0.6, 0.8, 1e-4), coupon_share=(0.9, 0.6, 1.3, 0.6),
+                   low_rating=(1.5, 0.5, 4.4, 0.4))
+    text = say.churn(f, hist)
+    assert "mostly predictable from purchase history" in text
+    assert "though a low rating points the expected way" in text
+    lever = drivers(orders=(0.7, 0.6, 0.8, 1e-4), coupon_share=(0.5, 0.3, 0.8, 0.003))
+    assert "coupon use goes with churn beyond chance" in say.churn(f, lever)
+    nothing = drivers(orders=(0.9, 0.6, 1.3, 0.6))
+    text = say.churn(f, nothing)
+    assert "No factor is distinguishable from no effect: each extra past order" in text
+    assert say.churn(None, None, "too short").startswith("No churn analysis: too short")
+    assert "No regression: all 100 buyers" in say.churn(f, None, "all 100 buyers ...")
+
+
+def test_decisions_follow_the_numbers():
+    rr = pd.DataFrame({"risk_ratio": [0.5], "ci_low": [0.3], "ci_high": [0.8]})
+    text = say.decisions(fast_repurchase=False, has_value=True, rr=rr)
+    assert "steady pace" in text and "expected value" in text and "churn alarm:" in text
+    bare = say.decisions(fast_repurchase=None, has_value=False, rr=None)
+    assert bare.count("\n- ") == 1 and "notebook 07" in bare
+
+
+def test_answer_key_narrators():
+    both = pd.DataFrame({"fitted": [0.257, 13.18, 1.69, 6.81, 0.199],
+                         "key": [0.24, 12.0, 0.85, 2.6, 0.246]},
+                        index=["r", "alpha", "a", "b", "a/(a+b)"])
+    assert "are recovered" in say.bgnbd_key(both)
+    far = both.assign(fitted=[0.5, 30, 1, 1, 0.5])
+    assert "not recovered" in say.bgnbd_key(far)
+    rr = pd.DataFrame({"risk_ratio": [0.65], "ci_low": [0.29], "ci_high": [1.45]})
+    assert "inside the interval" in say.rating_key(0.6, rr)
+    assert "outside the interval" in say.rating_key(2.0, rr)
