@@ -77,7 +77,8 @@ def test_channel_summary_hand_computed():
     # A channel with spend but no sessions still shows its spend.
     assert (so.sessions, so.spend, so.roas) == (0, 8, 0)
     assert out["orders"].sum() == 3 and out["revenue"].sum() == 190
-    assert out.attrs == {"orders_excluded": {"cancelled": 1}, "orders_without_session": 1}
+    assert {k: v for k, v in out.attrs.items() if k != "test"} == {
+        "orders_excluded": {"cancelled": 1}, "orders_without_session": 1}
 
 
 def test_channel_summary_needs_sessions():
@@ -309,3 +310,71 @@ def test_cost_per_new_visitor_matches_truth(shop):
             assert out.loc[ch, "cost_per_new_user"] == pytest.approx(cost, rel=0.12), ch
         else:
             assert out.loc[ch, "spend"] == 0, ch
+
+
+# --------------------------------------------------------------------------- notebook 01 helpers
+
+
+def test_channel_summary_tests_conversion_by_channel():
+    s = sources.channel_summary(validate(tiny_store()))
+    t = s.attrs["test"]
+    has = s.loc[s["sessions"] > 0]
+    table = np.column_stack([has["conversions"], has["sessions"] - has["conversions"]])
+    assert t["pvalue"] == pytest.approx(sps.chi2_contingency(table)[1])
+
+
+def test_channel_summary_test_is_nan_without_purchases():
+    store = tiny_store()
+    store.events = store.events.assign(event=store.events["event"].replace("purchase", "page_view"))
+    store.orders = None
+    s = sources.channel_summary(validate(store))
+    assert (s["conversions"] == 0).all() and np.isnan(s.attrs["test"]["pvalue"])
+
+
+def test_acquisition_economics_hand_computed_and_only_paid_channels():
+    summary = pd.DataFrame({"channel": ["A", "B", "C", "D"],
+                            "cost_per_new_user": [2.0, 4.0, 0.0, np.nan]})
+    value = pd.DataFrame({"channel": ["A", "B", "C", "D"], "mean_revenue": [10.0, 100.0, 50.0, 5.0],
+                          "ci_low": [5.0, 60.0, 1.0, 1.0], "ci_high": [15.0, 140.0, 99.0, 9.0]})
+    e = sources.acquisition_economics(summary, value, margin=0.25)
+    assert e.index.tolist() == ["B", "A"]
+    assert e.loc["B", "profit_per_user"] == pytest.approx(21.0)
+    assert e.loc["B", "profit_low"] == pytest.approx(11.0)
+    assert e.loc["A", "return_per_spend"] == pytest.approx(1.25)
+
+
+def test_weekly_spend_sums_by_week_and_is_empty_without_spend():
+    sp = pd.DataFrame({"date": pd.to_datetime(["2025-01-06", "2025-01-12", "2025-01-13"]),
+                       "channel": ["A", "A", "A"], "spend": [1.0, 2.0, 4.0]})
+    w = sources.weekly_spend(sp)
+    assert w["A"].tolist() == [3.0, 4.0]
+    assert sources.weekly_spend(None).empty
+
+
+def test_figures_survive_no_conversions_and_no_spend():
+    """The crash of notebook 01 on a store without purchases: NaN shares gave a NaN axis limit."""
+    import matplotlib.pyplot as plt
+
+    paths = pd.DataFrame({"path": [["A", "B"], ["B"]], "converted": [False, False]})
+    side = pd.DataFrame({m: sources.attribution(paths, m, n_boot=0).set_index("channel")["share"]
+                         for m in sources.MODELS})
+    assert side.isna().all().all()
+    ax = sources.plot_attribution(side)
+    assert np.isfinite(ax.get_ylim()).all()
+    plt.close(ax.figure)
+    ax = sources.plot_weekly_spend(sources.weekly_spend(None))
+    assert np.isfinite(ax.get_ylim()).all()
+    plt.close(ax.figure)
+    zero = pd.DataFrame({"A": [0.0, 0.0]}, index=pd.date_range("2025-01-05", periods=2, freq="W"))
+    ax = sources.plot_weekly_spend(zero, currency="EUR")
+    assert ax.get_ylabel() == "spend (EUR per week)"
+    plt.close(ax.figure)
+
+
+def test_plot_attribution_leaves_head_room_above_the_largest_share():
+    import matplotlib.pyplot as plt
+
+    side = pd.DataFrame({"last_touch": [0.7, 0.3], "markov": [0.5, 0.5]}, index=["A", "B"])
+    ax = sources.plot_attribution(side)
+    assert ax.get_ylim()[1] == pytest.approx(0.7 * 1.3)
+    plt.close(ax.figure)

@@ -12,7 +12,10 @@ Three questions and the functions that answer them:
   model of Anderl, Becker, von Wangenheim & Schumann (2016), "Mapping the customer journey:
   Lessons learned from graph-based online attribution modeling", *International Journal of
   Research in Marketing* 33(3), 457-474;
-* :func:`compare_attribution` puts the models side by side.
+* :func:`compare_attribution` puts the models side by side;
+* :func:`acquisition_economics` - what an acquired user is worth against what they cost;
+* :func:`weekly_spend`, :func:`plot_weekly_spend` and :func:`plot_attribution` - the two
+  figures of notebook 01, safe on a store without spend or without a single conversion.
 
 Everything is vectorised (groupby / bincount / small dense linear algebra), so it runs on
 millions of sessions. Conventions shared by all functions:
@@ -99,8 +102,10 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
     ``roas``
         last-touch revenue / spend (NaN where spend is 0: unpaid channels have no ROAS).
 
-    ``.attrs`` holds ``orders_excluded`` (orders by non-completed status) and
-    ``orders_without_session``.
+    ``.attrs`` holds ``orders_excluded`` (orders by non-completed status),
+    ``orders_without_session`` and ``test``: a chi-square test of independence of channel and
+    session conversion over the channels with sessions (NaN p-value when it cannot be made,
+    e.g. no conversions at all or a single channel).
 
     Examples
     --------
@@ -199,6 +204,9 @@ def channel_summary(store, *, margin: float | None = None) -> pd.DataFrame:
     out = out.sort_values(["sessions", "channel"], ascending=[False, True], kind="stable")
     out = out.reset_index(drop=True)
     out.attrs.update(attrs)
+    has = out.loc[out["sessions"] > 0]
+    out.attrs["test"] = _chi2(np.column_stack([has["conversions"],
+                                               has["sessions"] - has["conversions"]]))
     return out
 
 
@@ -581,7 +589,6 @@ def attribution(paths: pd.DataFrame, model: str, *, n_boot: int = 200, seed: int
     t = _touches(paths)
     has_value = "value" in paths.columns
     conv = t["converted"]
-    val = t["value"] if has_value else None
     credit = _credit_fn(model, t)
     est = credit(np.ones(t["n_journeys"]))
     conversions = est[0]
@@ -631,6 +638,137 @@ def compare_attribution(paths: pd.DataFrame, *, models=MODELS, what: str = "shar
     order = out.reset_index().sort_values([last, "channel"], ascending=[False, True],
                                           kind="stable")["channel"]
     return out.loc[order.to_numpy()]
+
+
+# --------------------------------------------------------------------------- economics and figures
+
+
+def acquisition_economics(summary: pd.DataFrame, value: pd.DataFrame, *,
+                          margin: float) -> pd.DataFrame:
+    """Gross profit of an acquired user against their acquisition cost, for the paid channels.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`channel_summary` (its ``cost_per_new_user``).
+    value : DataFrame
+        :func:`value_by_channel` (``mean_revenue`` and its ``ci_low``/``ci_high``).
+    margin : float
+        Assumed gross margin (share of revenue).
+
+    Returns
+    -------
+    DataFrame indexed by ``channel``, one row per channel with a positive cost per new user
+    and a value estimate: ``cost_per_new_user``, ``mean_revenue``, ``ci_low``, ``ci_high``,
+    ``profit_per_user`` = margin x mean_revenue - cost, ``profit_low`` (the same at the low end
+    of the revenue interval) and ``return_per_spend`` = margin x mean_revenue / cost (gross
+    profit per unit of money spent); sorted by ``return_per_spend`` (descending).
+
+    Examples
+    --------
+    >>> summary = pd.DataFrame({"channel": ["A", "B", "C"], "cost_per_new_user": [2.0, 5.0, 0.0]})
+    >>> value = pd.DataFrame({"channel": ["A", "B", "C"], "mean_revenue": [100.0, 10.0, 50.0],
+    ...                       "ci_low": [80.0, 5.0, 40.0], "ci_high": [120.0, 15.0, 60.0]})
+    >>> acquisition_economics(summary, value, margin=0.3)[["profit_per_user", "return_per_spend"]]
+             profit_per_user  return_per_spend
+    channel
+    A                   28.0              15.0
+    B                   -2.0               0.6
+    """
+    econ = summary.set_index("channel")[["cost_per_new_user"]].join(
+        value.set_index("channel")[["mean_revenue", "ci_low", "ci_high"]], how="inner")
+    econ = econ.loc[(econ["cost_per_new_user"] > 0) & econ["mean_revenue"].notna()].copy()
+    econ["profit_per_user"] = margin * econ["mean_revenue"] - econ["cost_per_new_user"]
+    econ["profit_low"] = margin * econ["ci_low"] - econ["cost_per_new_user"]
+    econ["return_per_spend"] = margin * econ["mean_revenue"] / econ["cost_per_new_user"]
+    econ = econ.reset_index().sort_values(["return_per_spend", "channel"],
+                                          ascending=[False, True], kind="stable")
+    return econ.set_index("channel")
+
+
+def weekly_spend(spend: pd.DataFrame | None) -> pd.DataFrame:
+    """Spend per week (rows, weeks ending on Sunday) and channel (columns); empty without spend.
+
+    >>> sp = pd.DataFrame({"date": pd.to_datetime(["2025-01-06", "2025-01-07", "2025-01-14"]),
+    ...                    "channel": ["A", "A", "B"], "spend": [1.0, 2.0, 5.0]})
+    >>> weekly_spend(sp)
+    channel       A    B
+    date
+    2025-01-12  3.0  0.0
+    2025-01-19  0.0  5.0
+    """
+    if spend is None or not len(spend):
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+    out = spend.pivot_table(index=pd.Grouper(key="date", freq="W"), columns="channel",
+                            values="spend", aggfunc="sum").fillna(0.0)
+    out.columns.name = "channel"
+    return out
+
+
+def plot_weekly_spend(weekly: pd.DataFrame, *, currency: str | None = None, mark=(), ax=None):
+    """Weekly spend by channel as lines (dashed verticals at the ``mark`` dates).
+
+    The y axis starts at 0 with head room for the legend; a table without spend gives an empty
+    figure that says so instead of failing on an undefined axis limit.
+    """
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.0, 3.6))
+    unit = f"spend ({currency} per week)" if currency else "spend per week"
+    top = float(np.nanmax(weekly.to_numpy())) if weekly.size else np.nan
+    if not np.isfinite(top) or top <= 0:
+        ax.text(0.5, 0.5, "no spend recorded", ha="center", va="center",
+                transform=ax.transAxes, color="0.4")
+        plots.label(ax, "Weekly spend by paid channel", "week", unit)
+        return ax
+    weekly.plot(ax=ax, lw=1.6, color=[plots.CHANNEL_COLORS.get(c, "0.5") for c in weekly.columns])
+    for d in mark:
+        ax.axvline(pd.Timestamp(d), color="tab:red", lw=1, ls="--")
+    ax.set_ylim(0, top * 1.3)
+    ax.legend(loc="upper left", ncol=4, title=None)
+    plots.label(ax, "Weekly spend by paid channel", "week", unit,
+                subtitle="dashed: marked days" if len(mark) else None)
+    return ax
+
+
+def plot_attribution(side: pd.DataFrame, *, ax=None):
+    """Grouped bars: each channel's share of conversions under each model (columns of ``side``).
+
+    ``side`` has one row per channel and one column per model (shares, as built from
+    :func:`attribution`). Shares are NaN when nothing converted; the figure then says so
+    instead of failing on an undefined axis limit.
+
+    Examples
+    --------
+    >>> side = pd.DataFrame({"last_touch": [np.nan, np.nan]}, index=["A", "B"])
+    >>> ax = plot_attribution(side)
+    >>> [float(y) for y in ax.get_ylim()]
+    [0.0, 1.0]
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
+    """
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.0, 4.0))
+    vals = side.to_numpy(dtype=float)
+    top = float(np.nanmax(vals)) if np.isfinite(vals).any() else np.nan
+    side.fillna(0.0).plot.bar(ax=ax, width=0.8, rot=30)
+    if np.isfinite(top) and top > 0:
+        ax.set_ylim(0, top * 1.3)
+        ax.legend(title=None, ncol=4, loc="upper right")
+    else:
+        ax.set_ylim(0, 1)
+        ax.legend().remove()
+        ax.text(0.5, 0.5, "no converted journey: nothing to credit", ha="center", va="center",
+                transform=ax.transAxes, color="0.4")
+    plots.label(ax, "Share of conversions credited, by model", "channel", "share of conversions",
+                percent="y")
+    return ax
 
 
 # --------------------------------------------------------------------------- private
