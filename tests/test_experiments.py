@@ -6,8 +6,11 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import (confint_proportions_2indep, proportion_effectsize,
-                                          proportions_ztest)
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_effectsize,
+    proportions_ztest,
+)
 from statsmodels.stats.proportion import test_proportions_2indep as wald_test_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
@@ -305,3 +308,73 @@ def test_by_segment_reports_dropped_segments():
     assert seg.attrs["dropped_segments"] == ["tablet"] and seg.attrs["dropped_users"] == 1
     with pytest.raises(ValueError, match="no segment"):
         ex.by_segment(_segment_store(["a", "b"] * 4), "x", "device", window_days=30)
+
+
+# ----------------------------------------------------------------------------- the log, chosen from the data
+
+
+def _log(sizes):
+    """Assignments with ``sizes = {experiment: (control, treatment)}`` users per arm."""
+    rows = [(e, f"{e}{i}", v) for e, arms in sizes.items()
+            for v, n in zip(("control", "treatment"), arms) for i in range(n)]
+    a = pd.DataFrame(rows, columns=["experiment", "user_id", "variant"])
+    a["user_id"] = a["user_id"] + a["variant"]
+    return a
+
+
+def test_health_flags_srm_and_empty_arms():
+    h = ex.health(_log({"ok": (500, 510), "bad": (600, 400), "one_arm": (30, 0)})).set_index(
+        "experiment")
+    assert not h.loc["ok", "flag"]
+    assert h.loc["bad", "flag"] and h.loc["bad", "p_value"] < 0.001
+    assert h.loc["one_arm", "flag"]
+    assert h.loc["bad", "p_value"] == pytest.approx(stats.chisquare([600, 400]).pvalue)
+
+
+def test_choose_experiment_prefers_the_largest_healthy_split(store):
+    assert ex.choose_experiment(_log({"small": (50, 52), "big_broken": (900, 600)})) == "small"
+    assert ex.choose_experiment(_log({"a": (900, 600), "b": (90, 30)})) == "a"  # all broken
+    assert ex.choose_experiment(None) is None
+    assert ex.choose_experiment(store.assignments) == store.truth["checkout_ab"]["experiment"]
+
+
+def test_user_metrics_without_revenue_is_unknown_not_zero(store):
+    from dataclasses import replace
+
+    no_rev = replace(store, orders=store.orders.assign(revenue=np.nan))
+    m = ex.user_metrics(no_rev, "checkout_redesign")
+    assert m["revenue"].isna().all() and m["pre_revenue"].isna().all()
+    res = ex.analyze(no_rev, "checkout_redesign").set_index("metric")
+    assert res.loc["revenue per user", "verdict"] == "no test (no revenue recorded)"
+    assert res.loc["conversion", "p_value"] == pytest.approx(
+        ex.analyze(store, "checkout_redesign").set_index("metric").loc["conversion", "p_value"])
+    assert ex.cuped_table(no_rev).empty
+
+
+def test_usable_window_shrinks_only_when_most_windows_are_cut(store):
+    assert ex.usable_window(store, "checkout_redesign", 90) == 90
+    from dataclasses import replace
+
+    a = store.assignments.loc[store.assignments["experiment"] == "checkout_redesign"]
+    end = a["assigned_at"].median() + pd.Timedelta(days=5)
+    short = replace(store, orders=store.orders.loc[store.orders["ordered_at"] <= end],
+                    events=store.events.loc[store.events["ts"] <= end])
+    w = ex.usable_window(short, "checkout_redesign", 90)
+    assert 1 <= w < 90
+    kept = ex.user_metrics(short, "checkout_redesign", window_days=w)
+    n = (short.assignments["experiment"] == "checkout_redesign").sum()
+    assert len(kept) >= n / 2
+
+
+def test_cuped_table_new_users_gain_nothing(store):
+    t = ex.cuped_table(store).set_index("experiment")
+    assert t.loc["checkout_redesign", "pre_spenders"] == 0
+    assert t.loc["checkout_redesign", "variance_reduction"] == 0
+    assert t.loc["homepage_banner", "pre_spenders"] > 0 and t.loc["homepage_banner", "srm_flag"]
+
+
+def test_aa_test_is_seeded():
+    m = pd.DataFrame({"variant": ["control"] * 400 + ["treatment"] * 10,
+                      "converted": np.arange(410) % 7 == 0})
+    assert ex.aa_test(m, seed=3) == ex.aa_test(m, seed=3)
+    assert ex.aa_test(m, seed=3)["n"] == 400

@@ -4,7 +4,8 @@ Every statistic comes from scipy/statsmodels; this module adds what they lack fo
 experiments: the sample-ratio-mismatch check, relative lifts with delta-method intervals, ratio
 metrics, CUPED, a seeded bootstrap, an A/A peeking simulation, Lan–DeMets group-sequential
 boundaries, and :func:`analyze`, which turns a store's ``assignments`` and ``orders`` into one
-readout table per experiment.
+readout table per experiment. :func:`health` checks the split of every experiment in the log and
+:func:`choose_experiment` picks the one to read out when the user names none.
 
 Experiment metrics are measured per assigned user relative to ``assigned_at``: what the user did
 in the ``window_days`` after assignment (see :func:`user_metrics`).
@@ -383,7 +384,7 @@ def obf_boundaries(looks, *, alpha: float = 0.05, grid: int = 401) -> pd.DataFra
         else:
             w = _simpson_weights(xs)
 
-            def cross(c):
+            def cross(c, tk=tk, xs=xs, sd=sd, w=w, f=f, target=target):
                 b = c * np.sqrt(tk)
                 pr = stats.norm.cdf((-b - xs) / sd) + stats.norm.sf((b - xs) / sd)
                 return float(np.sum(w * f * pr)) - target
@@ -453,9 +454,10 @@ def user_metrics(store, experiment: str, *, window_days: float = 90,
     Columns: ``user_id``, ``variant``, ``assigned_at``, ``converted`` (placed an order of any
     status in ``[assigned_at, assigned_at + window_days)``: a placed order is a conversion even
     if it is cancelled later), ``orders`` (all orders in the window), ``completed`` (completed
-    orders), ``revenue`` (completed revenue, CNY), ``bad_orders`` (cancelled or refunded) and
+    orders), ``revenue`` (completed revenue, in the store's currency), ``bad_orders`` (cancelled or refunded) and
     ``pre_revenue`` (completed revenue in the ``pre_days`` before assignment: the CUPED
-    covariate; 0 for new users).
+    covariate; 0 for new users). When the orders carry no revenue at all (orders derived from
+    purchase events), ``revenue`` and ``pre_revenue`` are NaN.
 
     Users whose window runs past the end of the data would be under-counted, so they are left
     out; how many is in ``.attrs["dropped"]`` (and ``.attrs["data_end"]``).
@@ -514,6 +516,9 @@ def user_metrics(store, experiment: str, *, window_days: float = 90,
     out[["orders", "completed", "bad_orders"]] = out[["orders", "completed", "bad_orders"]].astype(
         "int64")
     out.insert(3, "converted", out["orders"] > 0)
+    if store.orders["revenue"].isna().all():
+        # orders derived from purchase events may carry no amounts: unknown, not zero
+        out[["revenue", "pre_revenue"]] = np.nan
     out.attrs["dropped"] = int((~full).sum())
     out.attrs["data_end"] = data_end
     return out
@@ -541,6 +546,9 @@ def _verdict(row, alpha, srm_failed, correction="holm"):
         return "diagnostic (not a decision metric)"
     p, p_adj = row["p_value"], row["p_adjusted"]
     if np.isnan(p_adj):
+        if row["metric"] in ("revenue per user", "AOV") and np.isnan(row["p_value"]) and \
+                np.isnan(row["effect"]):
+            return "no test (no revenue recorded)"
         return "no test (too little data)"
     name = _CORRECTION_NAMES.get(correction, correction)
     adjusted = row["role"] == "secondary"
@@ -567,7 +575,8 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
     pre-registers it (Kohavi et al. 2020, ch. 7 and 21): the one primary metric is not adjusted
     (it is the single question the test was run for); the secondary metrics are adjusted among
     themselves with ``correction`` (see :func:`adjust`); the guardrail is not adjusted, so that
-    a breach is easy to flag.
+    a breach is easy to flag. When ``revenue`` is all NaN (no revenue recorded) the two money
+    rows have no test (NaN statistics).
 
     Examples
     --------
@@ -583,11 +592,15 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
     r = compare_proportions(int(c["converted"].sum()), len(c), int(t["converted"].sum()), len(t),
                             alpha=alpha)
     rows.append({"metric": "conversion", "role": "primary", **r})
-    rows.append({"metric": "revenue per user", "role": "secondary",
-                 **compare_means(c["revenue"], t["revenue"], alpha=alpha)})
-    rows.append({"metric": "AOV", "role": "secondary",
-                 **compare_ratios(c["revenue"], c["completed"], t["revenue"], t["completed"],
-                                  alpha=alpha)})
+    if m["revenue"].isna().all():  # no revenue recorded: the money metrics have no test
+        rows += [{"metric": name, "role": "secondary", "p_value": np.nan}
+                 for name in ("revenue per user", "AOV")]
+    else:
+        rows.append({"metric": "revenue per user", "role": "secondary",
+                     **compare_means(c["revenue"], t["revenue"], alpha=alpha)})
+        rows.append({"metric": "AOV", "role": "secondary",
+                     **compare_ratios(c["revenue"], c["completed"], t["revenue"],
+                                      t["completed"], alpha=alpha)})
     rows.append({"metric": "cancel/refund rate", "role": "guardrail",
                  **compare_ratios(c["bad_orders"], c["orders"], t["bad_orders"], t["orders"],
                                   alpha=alpha)})
@@ -681,3 +694,151 @@ def by_segment(store, experiment: str, by: str = "device", *, window_days: float
     out.attrs["dropped_segments"] = dropped
     out.attrs["dropped_users"] = int(g.loc[one_arm, "size"].to_numpy().sum())
     return out
+
+
+# ----------------------------------------------------------------------------- the log
+
+
+def health(assignments: pd.DataFrame, expected_ratios=(0.5, 0.5), *,
+           alpha: float = SRM_ALPHA) -> pd.DataFrame:
+    """The SRM check of every experiment in an ``assignments`` table, one row each.
+
+    Columns: ``experiment``, ``control``, ``treatment`` (users per arm), ``chi2``, ``p_value``
+    and ``flag`` (True = the split is broken). Users with a variant other than control or
+    treatment are counted in ``other``; an experiment with an empty arm is flagged, as it cannot
+    be read out at all.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"experiment": ["x"] * 4 + ["y"] * 3,
+    ...                   "variant": ["control", "treatment"] * 2 + ["control"] * 3})
+    >>> health(a)[["experiment", "control", "treatment", "flag"]].values.tolist()
+    [['x', 2, 2, False], ['y', 3, 0, True]]
+    """
+    counts = assignments.groupby(["experiment", "variant"]).size().unstack("variant",
+                                                                           fill_value=0)
+    rows = []
+    for name, r in counts.iterrows():  # one row per experiment, a handful
+        arms = r.reindex(list(VARIANTS), fill_value=0)
+        s = srm(arms.to_numpy(), expected_ratios, alpha=alpha) if arms.sum() else \
+            {"chi2": np.nan, "p_value": np.nan, "flag": True}
+        rows.append({"experiment": name, "control": int(arms["control"]),
+                     "treatment": int(arms["treatment"]), "other": int(r.sum() - arms.sum()),
+                     "chi2": s["chi2"], "p_value": s["p_value"],
+                     "flag": bool(s["flag"]) or bool((arms == 0).any())})
+    cols = ["experiment", "control", "treatment", "other", "chi2", "p_value", "flag"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def choose_experiment(assignments: pd.DataFrame) -> str | None:
+    """The experiment to read out when none is named: the largest whose split passes SRM.
+
+    When every split fails, the largest experiment (its readout then says why it is void);
+    ties go to the name that sorts first. ``None`` when the table is missing or empty.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"experiment": ["big"] * 9 + ["small"] * 4,
+    ...                   "variant": ["control"] * 9 + ["control", "treatment"] * 2})
+    >>> choose_experiment(a)
+    'small'
+    """
+    if assignments is None or assignments.empty:
+        return None
+    h = health(assignments).assign(n=lambda d: d["control"] + d["treatment"])
+    ok = h.loc[~h["flag"] & (h["n"] > 0)]
+    pick = ok if len(ok) else h
+    return str(pick.sort_values(["n", "experiment"], ascending=[False, True]).iloc[0]["experiment"])
+
+
+def aa_test(m: pd.DataFrame, *, seed: int = 0) -> dict:
+    """A/A comparison: the control arm of a :func:`user_metrics` frame split at random in two.
+
+    Both halves saw the same experience, so their difference in conversion should be
+    compatible with zero; returns the :func:`compare_proportions` dict plus ``n`` (users in the
+    control arm). Needs at least two control users.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"variant": ["control"] * 8, "converted": [1, 0] * 4})
+    >>> r = aa_test(m, seed=1)
+    >>> r["n"], 0 <= r["p_value"] <= 1
+    (8, True)
+    """
+    ctrl = m.loc[m["variant"] == "control", "converted"].astype(int).to_numpy()
+    if len(ctrl) < 2:
+        raise ValueError("aa_test: need at least two control users")
+    half = np.random.default_rng(seed).permutation(len(ctrl)) % 2 == 1
+    out = compare_proportions(ctrl[~half].sum(), (~half).sum(), ctrl[half].sum(), half.sum())
+    out["n"] = len(ctrl)
+    return out
+
+
+def cuped_table(store, experiments=None, *, window_days: float = 90,
+                pre_days: float = 90) -> pd.DataFrame:
+    """CUPED on revenue per user for each experiment, with pre-period spend as the covariate.
+
+    One row per experiment (default: every experiment in ``store.assignments``):
+    ``pre_spenders`` (share of users with pre-period revenue), ``theta``,
+    ``variance_reduction``, ``raw_ci_width`` and ``ci_width`` (of the revenue-per-user effect,
+    before and after the adjustment), ``users`` and ``srm_flag`` (the split failed SRM, so the
+    experiment's effects must not be used; the variance reduction is still a fact about the
+    covariate). Experiments with fewer than two users with a complete window in an arm, or
+    without recorded revenue, are left out.
+
+    Examples
+    --------
+    >>> from helpers.data import load_store
+    >>> t = cuped_table(load_store(), ["checkout_redesign"])
+    >>> float(t["variance_reduction"].iloc[0])
+    0.0
+    """
+    names = sorted(store.assignments["experiment"].unique()) if experiments is None \
+        else list(experiments)
+    flags = health(store.assignments).set_index("experiment")["flag"]
+    rows = []
+    for name in names:  # a handful of experiments
+        m = user_metrics(store, name, window_days=window_days, pre_days=pre_days)
+        t = m["variant"].eq("treatment").to_numpy()
+        if t.sum() < 2 or (~t).sum() < 2 or m["revenue"].isna().any():
+            continue
+        c = cuped(m["revenue"], m["pre_revenue"], t)
+        rows.append({"experiment": name, "users": len(m),
+                     "pre_spenders": float((m["pre_revenue"] > 0).mean()),
+                     "theta": c["theta"], "variance_reduction": c["variance_reduction"],
+                     "raw_ci_width": c["raw_ci_width"], "ci_width": c["ci_width"],
+                     "srm_flag": bool(flags.get(name, False))})
+    cols = ["experiment", "users", "pre_spenders", "theta", "variance_reduction",
+            "raw_ci_width", "ci_width", "srm_flag"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def usable_window(store, experiment: str, window_days: float = 90) -> float:
+    """``window_days``, or a shorter window when the data ends before most users' window does.
+
+    A readout measures every user over the same window after assignment, and users whose
+    window is not over when the data ends are left out (:func:`user_metrics`). When that would
+    leave out more than half of the assigned users, the window shrinks to the longest one that
+    keeps half of them: whole days when that is at least a day, else hours. Returned unchanged
+    when it already fits.
+
+    Examples
+    --------
+    >>> from helpers.data import Store
+    >>> t = pd.Timestamp("2025-01-01", tz="UTC")
+    >>> a = pd.DataFrame({"experiment": "x", "user_id": [1, 2, 3], "variant": "control",
+    ...                   "assigned_at": [t, t, t + pd.Timedelta("2D")]})
+    >>> ev = pd.DataFrame({"ts": [t + pd.Timedelta("10D")]})
+    >>> usable_window(Store(events=ev, assignments=a), "x", 90), usable_window(Store(events=ev, assignments=a), "x", 5)
+    (10.0, 5)
+    """
+    a = store.assignments.loc[store.assignments["experiment"] == experiment, "assigned_at"]
+    ends = [t for t in (getattr(store.orders, "get", lambda _: None)("ordered_at"),
+                        getattr(store.events, "get", lambda _: None)("ts")) if t is not None]
+    if a.empty or not ends:
+        return window_days
+    data_end = max(t.max() for t in ends)
+    left = ((data_end - a).dt.total_seconds() / 86400).median()
+    if left >= window_days or left <= 0:
+        return window_days
+    return float(np.floor(left)) if left >= 1 else float(np.floor(left * 24) / 24)
