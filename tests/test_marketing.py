@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from helpers import data, marketing as mk
+from helpers import data
+from helpers import marketing as mk
 
 CUTOFF = "2025-07-01"
 
@@ -290,3 +291,100 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="level"):
         mk.fit_item_to_item(pd.DataFrame({"user_id": [1], "item_id": [1]}),
                             pd.DataFrame({"order_id": [1], "item_id": [1]}), level="brand")
+
+
+# ---------------------------------------------------------------------------------------------
+# choices from the data, and stores with less
+# ---------------------------------------------------------------------------------------------
+
+def test_choose_cutoff_share_of_the_period_and_rounding():
+    t = pd.Series(pd.to_datetime(["2024-01-01 10:00", "2025-01-01 10:00"], utc=True))
+    cut = mk.choose_cutoff(t)
+    assert cut == pd.Timestamp("2024-10-01", tz="UTC")  # 3/4 of 366 days, to the day
+    hours = pd.Series(pd.to_datetime(["2025-01-01 00:00", "2025-01-01 03:00"], utc=True))
+    cut = mk.choose_cutoff(hours, 0.5)
+    assert cut == pd.Timestamp("2025-01-01 01:30", tz="UTC")
+    train, test = mk.temporal_split(pd.DataFrame({"ordered_at": hours}), cut)
+    assert len(train) == len(test) == 1
+    assert mk.choose_cutoff(hours.iloc[:1]) is None
+
+
+def test_bundled_cutoff_keeps_the_last_quarter_as_test(store):
+    buys = mk.purchases(store)
+    cut = mk.choose_cutoff(buys["ordered_at"])
+    _, test = mk.temporal_split(buys, cut)
+    assert 0.25 < len(test) / len(buys) < 0.5
+    assert cut.strftime("%Y-%m") == "2025-07"
+
+
+def test_scene_dates_find_the_sale_from_the_data(store):
+    dates = mk.scene_dates(store)
+    sale = pd.Timestamp(store.truth["sale"]["days"][-1])
+    assert pd.Timestamp(dates["week before the busiest day"]) == sale - pd.Timedelta(days=7)
+    gap = abs(pd.Timestamp(dates["ordinary week"]) - pd.Timestamp(
+        dates["week before the busiest day"]))
+    assert gap >= pd.Timedelta(days=21)
+    assert mk.busiest_day(store.orders, tz=store.timezone)["day"] == sale.date().isoformat()
+
+
+def test_scene_dates_of_a_short_store_are_empty():
+    from helpers.data import Store
+
+    t = pd.date_range("2025-01-01", periods=10, freq="D", tz="UTC")
+    s = Store(events=pd.DataFrame({"ts": t}), orders=pd.DataFrame({"ordered_at": t}))
+    assert mk.scene_dates(s) == {}
+    assert mk.scene_table(s, {}).empty
+
+
+def test_fit_recommenders_without_categories_or_views(store):
+    buys = mk.purchases(store)
+    train, _ = mk.temporal_split(buys, CUTOFF)
+    no_views = mk.views(store.events).iloc[:0]
+    models = mk.fit_recommenders(train, no_views, store.items.assign(category=np.nan))
+    skipped = models.pop("_skipped")
+    assert set(models) == {"popularity", "item-to-item (orders)"}
+    assert len(skipped) == 2
+    full = mk.fit_recommenders(train, mk.views(store.events), store.items)
+    assert "item-to-item, category level" in full and not full["_skipped"]
+    none = mk.fit_recommenders(train, no_views, None)
+    assert set(none) - {"_skipped"} == {"popularity", "item-to-item (orders)"}
+
+
+def test_choose_campaign_and_best_recommender():
+    cs = pd.DataFrame({"campaign": ["small", "big", "big"]})
+    assert mk.choose_campaign(cs) == "big" and mk.choose_campaign(None) is None
+    t = pd.DataFrame({"model": ["popularity", "a"], "metric": "hit_rate", "value": [0.3, 0.4],
+                      "diff_low": [0.0, -0.01]})
+    assert mk.best_recommender(t) == "popularity"
+
+
+def test_campaign_without_revenue_keeps_conversion_and_drops_money(store):
+    from dataclasses import replace
+
+    no_rev = replace(store, orders=store.orders.assign(revenue=np.nan))
+    f = mk.add_profit(mk.campaign_frame(no_rev, "winback_2025q3"))
+    assert f.attrs["no_revenue"] and f["monetary"].isna().all()
+    u = mk.uplift_by_segment(f)
+    assert "incr_profit" not in u.columns
+    ref = mk.uplift_by_segment(mk.campaign_frame(store, "winback_2025q3"))
+    assert np.allclose(u["uplift"], ref["uplift"])
+    feats = mk.uplift_features(f)
+    assert "monetary" not in feats and "frequency" in feats
+
+
+def test_uplift_by_segment_leaves_out_one_arm_segments():
+    f = pd.DataFrame({"segment": ["a", "a", "a", "b"], "treated": [True, False, True, True],
+                      "converted": [True, False, False, True]})
+    u = mk.uplift_by_segment(f)
+    assert u["segment"].tolist() == ["a", "all"]
+    assert u.attrs["dropped_segments"] == ["b"]
+    assert u.set_index("segment").loc["all", "n_treated"] == 3
+    with pytest.raises(ValueError, match="lacks a treated or a control"):
+        mk.uplift_by_segment(f.assign(treated=True))
+
+
+def test_campaign_plan_names_the_currency_and_skips_missing_parts():
+    plan = mk.campaign_plan(None, recommend_users=10, currency=None)
+    assert plan["campaign"].tolist() == ["recommendations (猜你喜欢)"]
+    assert "expected incr. profit" in plan.columns
+    assert mk.campaign_plan(None).empty

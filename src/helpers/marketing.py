@@ -36,14 +36,43 @@ import pandas as pd
 import scipy.sparse as sp
 
 from helpers.data import require_columns as _need
-from helpers.stats import wilson
 
 __all__ = [
-    "Recommender", "purchases", "views", "temporal_split", "fit_popularity", "fit_item_to_item",
-    "fit_rules", "similarities", "recommend", "evaluate", "compare", "campaign_frame", "add_profit",
-    "uplift_by_segment", "UPLIFT_FEATURES", "split_users", "UpliftModel", "fit_uplift",
-    "predict_uplift", "qini", "policy_profit", "expected_profit", "compare_policies",
-    "PLAYBOOK", "playbook", "scene_triggers",
+    "PLAYBOOK",
+    "UPLIFT_FEATURES",
+    "Recommender",
+    "UpliftModel",
+    "add_profit",
+    "best_recommender",
+    "busiest_day",
+    "campaign_frame",
+    "campaign_plan",
+    "choose_campaign",
+    "choose_cutoff",
+    "compare",
+    "compare_policies",
+    "evaluate",
+    "expected_profit",
+    "fit_item_to_item",
+    "fit_popularity",
+    "fit_recommenders",
+    "fit_rules",
+    "fit_uplift",
+    "playbook",
+    "policy_profit",
+    "predict_uplift",
+    "purchases",
+    "qini",
+    "recommend",
+    "scene_dates",
+    "scene_table",
+    "scene_triggers",
+    "similarities",
+    "split_users",
+    "temporal_split",
+    "uplift_by_segment",
+    "uplift_features",
+    "views",
 ]
 
 
@@ -556,7 +585,9 @@ def campaign_frame(store, campaign: str, *, window_days: int = 30,
     users there are is in ``.attrs["no_earlier_order"]``.
 
     Outcomes in the ``window_days`` after each user's own ``sent_at``: ``converted`` (any
-    completed order), ``revenue`` (completed, after discount) and ``discount``.
+    completed order), ``revenue`` (completed, after discount) and ``discount``. When the orders
+    carry no revenue at all (orders derived from purchase events), the money columns are NaN and
+    ``.attrs["no_revenue"]`` is True: conversion and uplift still work, profit does not.
 
     >>> from helpers.data import load_store
     >>> store = load_store()
@@ -616,6 +647,10 @@ def campaign_frame(store, campaign: str, *, window_days: int = 30,
                      ("discount", gp["discount"].sum())):
         out[col] = val.reindex(out["user_id"]).fillna(0).to_numpy()
     out["converted"] = out["converted"].astype(bool)
+    if store.orders["revenue"].isna().all():
+        # orders derived from purchase events may carry no amounts: say "unknown", not 0
+        out[["monetary", "aov_gross", "revenue", "discount"]] = np.nan
+    out.attrs["no_revenue"] = bool(store.orders["revenue"].isna().all())
     out.attrs["t0"] = t0
     out.attrs["no_earlier_order"] = int(never.sum())
     return out.reset_index(drop=True)
@@ -627,7 +662,7 @@ def add_profit(frame: pd.DataFrame, *, margin: float = 0.3, contact_cost: float 
 
     ``gross`` = revenue + discount (the price before the coupon). Two assumptions the notebook
     states: a ``margin`` (gross margin on list price, default 30 %) and a ``contact_cost``
-    per message (CNY, default 0.1). The coupon's cost is inside: it is the discount given.
+    per message (in the store's currency, default 0.1). The coupon's cost is inside: it is the discount given.
 
     >>> f = pd.DataFrame({"treated": [True, False], "revenue": [80.0, 100.0],
     ...                   "discount": [20.0, 0.0]})
@@ -649,10 +684,12 @@ def uplift_by_segment(frame: pd.DataFrame, *, by: str = "segment", outcome: str 
     ``uplift`` = treated − control conversion; ``ci_low``/``ci_high`` from statsmodels'
     ``confint_proportions_2indep`` (``method="newcomb"``: Newcombe's hybrid Wilson score interval,
     good with few events; ``"wald"`` the textbook normal interval). With a ``profit`` column (see
-    :func:`add_profit`) also ``incr_revenue`` and ``incr_profit`` per treated user (difference of
-    means) and ``coupon_cost`` (mean discount per treated user), and ``total_profit`` =
+    :func:`add_profit`; not when no revenue is recorded) also ``incr_revenue`` and ``incr_profit``
+    per treated user (difference of means) and ``coupon_cost`` (mean discount per treated user), and ``total_profit`` =
     incr_profit × segment size (what sending to the whole segment earned). A row ``all`` pools
-    the segments.
+    the segments. A segment with users in one arm only is left out (its users stay in ``all``)
+    and named in ``.attrs["dropped_segments"]``; a campaign without a treated or a control user
+    raises ValueError.
 
     >>> f = pd.DataFrame({"segment": ["a"] * 4, "treated": [True, True, False, False],
     ...                   "converted": [True, False, False, False]})
@@ -669,7 +706,7 @@ def uplift_by_segment(frame: pd.DataFrame, *, by: str = "segment", outcome: str 
     y = f[outcome].astype(float)
     cols = {"n_treated": t.astype(int), "k_treated": y * t, "n_control": (~t).astype(int),
             "k_control": y * ~t}
-    money = "profit" in f.columns and "revenue" in f.columns
+    money = "profit" in f.columns and "revenue" in f.columns and f["revenue"].notna().any()
     if money:
         cols.update({"rev_t": f["revenue"] * t, "rev_c": f["revenue"] * ~t,
                      "pro_t": f["profit"] * t, "pro_c": f["profit"] * ~t,
@@ -678,9 +715,12 @@ def uplift_by_segment(frame: pd.DataFrame, *, by: str = "segment", outcome: str 
     g = g.loc[[i for i in g.index if i != "all"] + ["all"]]
     nt, nc = g["n_treated"].to_numpy(float), g["n_control"].to_numpy(float)
     kt, kc = g["k_treated"].to_numpy(float), g["k_control"].to_numpy(float)
-    if (nt == 0).any() or (nc == 0).any():
-        bad = g.index[(nt == 0) | (nc == 0)].tolist()
-        raise ValueError(f"frame.{treated}: segment(s) {bad} lack a treated or a control user")
+    one_arm = (nt == 0) | (nc == 0)
+    if one_arm[-1]:
+        raise ValueError(f"frame.{treated}: the campaign lacks a treated or a control user")
+    # a segment with users in one arm only cannot be compared: left out, named in attrs
+    dropped = g.index[one_arm].tolist()
+    g, nt, nc, kt, kc = g.loc[~one_arm], nt[~one_arm], nc[~one_arm], kt[~one_arm], kc[~one_arm]
     lo, hi = confint_proportions_2indep(kt, nt, kc, nc, method=method, compare="diff",
                                         alpha=alpha)
     out = pd.DataFrame({by: g.index, "n_treated": nt.astype(int), "n_control": nc.astype(int),
@@ -691,12 +731,27 @@ def uplift_by_segment(frame: pd.DataFrame, *, by: str = "segment", outcome: str 
         out["coupon_cost"] = (g["disc_t"] / nt).to_numpy()
         out["incr_profit"] = (g["pro_t"] / nt - g["pro_c"] / nc).to_numpy()
         out["total_profit"] = out["incr_profit"] * (nt + nc)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["dropped_segments"] = dropped
+    return out
 
 
 UPLIFT_FEATURES = ("has_history", "frequency", "recency_days", "tenure_days", "monetary",
                    "aov_gross", "views_90d")
 """Default features of :func:`fit_uplift` (all made by :func:`campaign_frame`)."""
+
+
+def uplift_features(frame: pd.DataFrame, features=UPLIFT_FEATURES) -> tuple:
+    """The ``features`` a campaign frame can feed to :func:`fit_uplift`: those without NaN.
+
+    Money features are NaN when the store records no revenue; the model then learns from
+    recency, frequency, tenure and views only.
+
+    >>> f = pd.DataFrame({"frequency": [1, 2], "monetary": [np.nan, np.nan]})
+    >>> uplift_features(f, ("frequency", "monetary"))
+    ('frequency',)
+    """
+    return tuple(f for f in features if f in frame.columns and frame[f].notna().all())
 
 
 def split_users(frame: pd.DataFrame, *, test_size: float = 0.4, seed: int = 0,
@@ -969,7 +1024,7 @@ def compare_policies(frame: pd.DataFrame, *, seeds=range(10), test_size: float =
 PLAYBOOK = pd.DataFrame([
     # stage, segment ("*" = any), action, channel, offer, KPI to watch
     ("prospect", "*", "convert the first visit: reminders of browsed items, social proof",
-     "retargeting ads, push", "WELCOME10 on the first order", "first-order conversion"),
+     "retargeting ads, push", "a first-order coupon", "first-order conversion"),
     ("new", "*", "onboarding and a second purchase: 'customers also bought' complements",
      "e-mail, in-app", "none (complement bundle at most)", "second-order rate in 60 days"),
     ("active", "*", "grow the basket: cross-sell complements, loyalty programme",
@@ -977,7 +1032,7 @@ PLAYBOOK = pd.DataFrame([
     ("active", "Champions", "reward and ask for reviews and referrals; early access",
      "e-mail, VIP service", "early access, no discount", "referrals, NPS"),
     ("dormant", "*", "win-back while it still works: personal recommendations + coupon",
-     "e-mail", "WINBACK20 only where uplift pays", "incremental profit vs holdout"),
+     "e-mail", "a win-back coupon, only where uplift pays", "incremental profit vs holdout"),
     ("churned", "Can't lose them", "personal contact and a survey on what went wrong",
      "e-mail, phone", "generous personal coupon", "reactivation rate vs holdout"),
     ("churned", "*", "cheap reminders around the big sale only",
@@ -1050,8 +1105,9 @@ def scene_triggers(store, asof, *, lookback_days: int = 7, horizon_days: int = 1
     ``[asof, asof + horizon_days)`` for the outcome.
 
     Conversion is any completed order in the ``horizon_days`` from ``asof``, with a Wilson
-    interval (``helpers.stats.rate_table``). Run it at several dates (a normal week, the week
-    before the 11.11 sale) to see how a scene changes who is worth a message.
+    interval (``helpers.stats.rate_table``). Run it at several dates (an ordinary week, the week
+    before the busiest day: see :func:`scene_dates`) to see how a scene changes who is worth a
+    message.
 
     >>> from helpers.data import load_store
     >>> t = scene_triggers(load_store(), "2025-06-01")
@@ -1085,3 +1141,250 @@ def scene_triggers(store, asof, *, lookback_days: int = 7, horizon_days: int = 1
     out = rate_table(k, n).rename_axis("audience").reset_index()
     return out.assign(asof=t.date().isoformat())[["asof", "audience", "n", "k", "rate",
                                                   "ci_low", "ci_high"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# choices from the data (parameters left as None)
+# ---------------------------------------------------------------------------------------------
+
+def choose_cutoff(times: pd.Series, share: float = 0.75):
+    """A cut-off for a temporal split: the moment ``share`` of the way through ``times``' period.
+
+    The default, three quarters, keeps the last quarter of the period as the test.
+
+    Rounded down to the day when the period spans at least two weeks, to the hour when it spans
+    at least two days, else to the minute, so the split reads well and is stable. ``None`` when
+    there are fewer than two distinct times.
+
+    >>> t = pd.Series(pd.to_datetime(["2025-01-01", "2025-12-31"], utc=True))
+    >>> str(choose_cutoff(t, 0.5))
+    '2025-07-02 00:00:00+00:00'
+    >>> t = pd.Series(pd.to_datetime(["2025-01-01 10:00", "2025-01-01 14:00"], utc=True))
+    >>> str(choose_cutoff(t))
+    '2025-01-01 13:00:00+00:00'
+    """
+    t = pd.Series(times).dropna()
+    if t.nunique() < 2:
+        return None
+    start, end = t.min(), t.max()
+    span = end - start
+    cut = start + share * span
+    unit = "D" if span >= pd.Timedelta(days=14) else "h" if span >= pd.Timedelta(days=2) else "min"
+    return cut.floor(unit)
+
+
+def fit_recommenders(train: pd.DataFrame, seen: pd.DataFrame, items: pd.DataFrame | None = None,
+                     *, min_support: float = 0.005, min_confidence: float = 0.2) -> dict:
+    """The candidate recommenders of notebook 07, fitted on one training split.
+
+    Always: ``popularity``, ``item-to-item (orders)`` and, when there are item views,
+    ``item-to-item (views)``. When every item has a category: ``item-to-item, category level``
+    (with browsing), ``category level, purchases only`` and ``category rules`` (association rules
+    between categories, ``helpers.paths.rules``; left out when no rule reaches the thresholds).
+    Returns ``{name: Recommender}`` plus the key ``"_skipped"``: a list of sentences saying which
+    models were left out and why (pop it before scoring the models).
+
+    >>> tr = pd.DataFrame({"user_id": [1, 1, 2], "order_id": [1, 1, 2], "item_id": [7, 8, 7],
+    ...                    "quantity": 1})
+    >>> sorted(k for k in fit_recommenders(tr, tr.iloc[:0].assign(session_id=[])) if k[0] != "_")
+    ['item-to-item (orders)', 'popularity']
+    """
+    from helpers import paths
+
+    catalogue = None if items is None else items["item_id"]
+    models = {"popularity": fit_popularity(train, items=catalogue),
+              "item-to-item (orders)": fit_item_to_item(train, train, history=seen, items=items)}
+    skipped = []
+    if len(seen):
+        models["item-to-item (views)"] = fit_item_to_item(train, seen, basket="session_id",
+                                                          history=seen, items=items)
+    else:
+        skipped.append("no item views before the cut-off, so no model learns from browsing")
+    has_cat = items is not None and "category" in items.columns and \
+        items["category"].notna().all() and items["category"].nunique() > 1
+    if has_cat:
+        models["item-to-item, category level"] = fit_item_to_item(
+            train, train, history=seen, items=items, level="category")
+        models["category level, purchases only"] = fit_item_to_item(
+            train, train, items=items, level="category")
+        baskets = paths.baskets(train.merge(items[["item_id", "category"]]), "order_id",
+                                "category")
+        rules = paths.rules(baskets, min_support, min_confidence=min_confidence,
+                            single_consequent=True) if len(baskets) else pd.DataFrame()
+        if len(rules):
+            models["category rules"] = fit_rules(train, rules, items, history=seen)
+        else:
+            skipped.append("no association rule between categories reaches the thresholds")
+    else:
+        skipped.append("the category-level models need a category for every item")
+    models["_skipped"] = skipped
+    return models
+
+
+def choose_campaign(campaign_sends: pd.DataFrame | None) -> str | None:
+    """The campaign to analyse when none is named: the one with most users (ties: first name).
+
+    >>> cs = pd.DataFrame({"campaign": ["b", "a", "a"]})
+    >>> choose_campaign(cs)
+    'a'
+    """
+    if campaign_sends is None or campaign_sends.empty:
+        return None
+    n = campaign_sends.groupby("campaign").size()
+    return str(n.sort_index(kind="stable").sort_values(ascending=False, kind="stable").index[0])
+
+
+def busiest_day(orders: pd.DataFrame, *, time: str = "ordered_at", tz: str = "UTC") -> pd.Series:
+    """The day with most orders, its order count and the median day's (days with an order).
+
+    Days are calendar days in the shop's time zone ``tz`` (``store.timezone``): a sale day
+    starts at the shop's midnight, not at UTC's.
+
+    >>> o = pd.DataFrame({"ordered_at": pd.to_datetime(["2025-01-01", "2025-01-02",
+    ...                                                 "2025-01-02", "2025-01-03"], utc=True)})
+    >>> busiest_day(o).to_dict()
+    {'day': '2025-01-02', 'orders': 2, 'median_day': 1.0, 'days': 3}
+    """
+    days = orders[time].dt.tz_convert(tz).dt.floor("D").value_counts()
+    if days.empty:
+        return pd.Series({"day": None, "orders": 0, "median_day": np.nan, "days": 0})
+    days = days.sort_index().sort_values(ascending=False, kind="stable")
+    return pd.Series({"day": days.index[0].date().isoformat(), "orders": int(days.iloc[0]),
+                      "median_day": float(days.median()), "days": len(days)})
+
+
+def scene_dates(store, *, lookback_days: int = 7, horizon_days: int = 14) -> dict:
+    """Dates for :func:`scene_triggers`: the week before the busiest day, and an ordinary week.
+
+    A scene date needs ``lookback_days`` of events before it and ``horizon_days`` of orders
+    after it inside the data. ``"week before the busiest day"`` is the busiest order day
+    (:func:`busiest_day`, in the shop's time zone) minus ``lookback_days``, moved into that
+    range if needed;
+    ``"ordinary week"`` the valid date nearest the middle of the data whose windows do not
+    overlap the busiest day's scene. Returns ``{scene: "YYYY-MM-DD"}`` (the ordinary week
+    first): empty when the data is shorter than ``lookback_days + horizon_days``; only the
+    busiest-day scene when no ordinary week fits.
+
+    >>> from helpers.data import Store
+    >>> days = pd.date_range("2025-01-01", "2025-03-31", tz="UTC")
+    >>> ev = pd.DataFrame({"ts": days})
+    >>> o = pd.DataFrame({"ordered_at": days.append(pd.DatetimeIndex([days[60]] * 5))})
+    >>> scene_dates(Store(events=ev, orders=o))
+    {'ordinary week': '2025-02-02', 'week before the busiest day': '2025-02-23'}
+    """
+    _need(store.orders, "orders", ["ordered_at"])
+    times = [store.orders["ordered_at"]]
+    if store.events is not None and "ts" in store.events.columns:
+        times.append(store.events["ts"])
+    start = min(t.min() for t in times).ceil("D")
+    end = max(t.max() for t in times)
+    first = start + pd.Timedelta(days=lookback_days)
+    last = (end - pd.Timedelta(days=horizon_days)).floor("D")
+    if last < first:
+        return {}
+    peak = busiest_day(store.orders, tz=getattr(store, "timezone", "UTC"))["day"]
+    at = pd.Timestamp(peak, tz="UTC") - pd.Timedelta(days=lookback_days)
+    at = min(max(at, first), last)
+    out = {}
+    span = pd.Timedelta(days=lookback_days + horizon_days)
+    mid = (first + (last - first) / 2).floor("D")
+    cands = pd.date_range(first, last, freq="D")
+    ok = cands[abs(cands - at) >= span]
+    if len(ok):
+        best = ok[np.argmin(np.abs((ok - mid).total_seconds()))]
+        out["ordinary week"] = best.date().isoformat()
+    out["week before the busiest day"] = at.date().isoformat()
+    return out
+
+
+def campaign_plan(uplift: pd.DataFrame | None = None, *, recommend_users: int | None = None,
+                  abandoners: int | None = None, currency: str | None = None) -> pd.DataFrame:
+    """Next quarter's campaign plan from the measured results: audience, size, profit, test.
+
+    ``uplift`` is :func:`uplift_by_segment` with money (or None when no campaign was measured):
+    segments whose uplift interval lies above zero and whose measured profit is positive go to
+    a "scale" line with the profit the last campaign earned there (in-sample, optimistic); the
+    others to a "learn" line. ``recommend_users`` (test buyers of the recommender evaluation) and
+    ``abandoners`` (the cart-abandonment audience of an ordinary week) add their lines. The
+    profit column is named with ``currency`` when given.
+
+    >>> u = pd.DataFrame({"segment": ["a", "b", "all"], "n_treated": [80, 80, 160],
+    ...                   "n_control": [20, 20, 40], "ci_low": [0.01, -0.02, 0.0],
+    ...                   "incr_profit": [3.0, 1.0, 2.0], "total_profit": [300.0, 100.0, 400.0]})
+    >>> campaign_plan(u, abandoners=95, currency="EUR")[["campaign", "users",
+    ...                                                  "expected incr. profit (EUR)"]]
+                        campaign  users  expected incr. profit (EUR)
+    0     win-back coupon, scale    100                        300.0
+    1     win-back coupon, learn    100                          NaN
+    2  cart-abandonment reminder     95                          NaN
+    """
+    col = f"expected incr. profit ({currency})" if currency else "expected incr. profit"
+    rows = []
+    if uplift is not None and len(uplift):
+        seg = uplift.set_index("segment").drop(index="all", errors="ignore")
+        money = "total_profit" in seg.columns and seg["total_profit"].notna().any()
+        good = seg["ci_low"] > 0
+        if money:
+            good &= seg["incr_profit"] > 0
+        proven = seg.index[good].tolist()
+        unproven = seg.index[~good].tolist()
+        if proven:
+            rows.append({"campaign": "win-back coupon, scale", "audience": "; ".join(proven),
+                         "users": int(seg.loc[proven, ["n_treated", "n_control"]].sum().sum()),
+                         col: round(float(seg.loc[proven, "total_profit"].sum()))
+                         if money else np.nan,
+                         "experiment": "keep a 20 % holdout; uplift in 30-day conversion and "
+                                       "profit"})
+        if unproven:
+            rows.append({"campaign": "win-back coupon, learn", "audience": "; ".join(unproven),
+                         "users": int(seg.loc[unproven, ["n_treated", "n_control"]].sum().sum()),
+                         col: np.nan,
+                         "experiment": "50 % holdout sized for the uplift worth acting on "
+                                       "(power, notebook 06)"})
+    if recommend_users:
+        rows.append({"campaign": "recommendations (猜你喜欢)", "audience": "buyers and browsers",
+                     "users": int(recommend_users), col: np.nan,
+                     "experiment": "A/B: the best recommender vs bestsellers; KPI orders per "
+                                   "user (notebook 06)"})
+    if abandoners:
+        rows.append({"campaign": "cart-abandonment reminder",
+                     "audience": "added to cart, no order in 7 days", "users": int(abandoners),
+                     col: np.nan, "experiment": "10 % holdout; 14-day conversion with Wilson CI"})
+    return pd.DataFrame(rows, columns=["campaign", "audience", "users", col, "experiment"])
+
+
+def scene_table(store, dates: dict, **kw) -> pd.DataFrame:
+    """:func:`scene_triggers` at each of ``dates`` (``{scene: date}``), stacked with a ``scene``.
+
+    An empty ``dates`` (the data is too short for a scene, see :func:`scene_dates`) gives an
+    empty table with the same columns.
+
+    >>> from helpers.data import load_store
+    >>> scene_table(load_store(), {})
+    Empty DataFrame
+    Columns: [scene, asof, audience, n, k, rate, ci_low, ci_high]
+    Index: []
+    """
+    cols = ["scene", "asof", "audience", "n", "k", "rate", "ci_low", "ci_high"]
+    parts = [scene_triggers(store, d, **kw).assign(scene=name) for name, d in dates.items()]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def best_recommender(scores: pd.DataFrame) -> str:
+    """The model of a :func:`compare` table to show: the best hit-rate among those that beat the
+    baseline beyond chance (paired interval above 0), else the baseline itself.
+
+    >>> t = pd.DataFrame({"model": ["popularity", "a", "b"], "metric": "hit_rate",
+    ...                   "value": [0.2, 0.25, 0.3], "diff_low": [0.0, 0.01, -0.01]})
+    >>> best_recommender(t)
+    'a'
+    """
+    hr = scores.loc[scores["metric"] == "hit_rate"]
+    better = hr.loc[hr["diff_low"] > 0]
+    pick = better if len(better) else hr.loc[hr["diff_low"] == hr["diff_low"].max()].iloc[:1]
+    if not len(better):
+        base = hr.loc[hr["model"] == "popularity"]
+        pick = base if len(base) else pick
+    return str(pick.sort_values("value", ascending=False, kind="stable")["model"].iloc[0])
