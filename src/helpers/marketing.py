@@ -1297,25 +1297,26 @@ def scene_dates(store, *, lookback_days: int = 7, horizon_days: int = 14) -> dic
     return out
 
 
-def campaign_plan(uplift: pd.DataFrame | None = None, *, recommend_users: int | None = None,
-                  abandoners: int | None = None, currency: str | None = None) -> pd.DataFrame:
+def campaign_plan(uplift: pd.DataFrame | None = None, *, campaign: str = "campaign",
+                  recommend_users: int | None = None, abandoners: int | None = None,
+                  currency: str | None = None) -> pd.DataFrame:
     """Next quarter's campaign plan from the measured results: audience, size, profit, test.
 
     ``uplift`` is :func:`uplift_by_segment` with money (or None when no campaign was measured):
     segments whose uplift interval lies above zero and whose measured profit is positive go to
     a "scale" line with the profit the last campaign earned there (in-sample, optimistic); the
-    others to a "learn" line. ``recommend_users`` (test buyers of the recommender evaluation) and
+    others to a "learn" line (both named after ``campaign``). ``recommend_users`` (test buyers of the recommender evaluation) and
     ``abandoners`` (the cart-abandonment audience of an ordinary week) add their lines. The
     profit column is named with ``currency`` when given.
 
     >>> u = pd.DataFrame({"segment": ["a", "b", "all"], "n_treated": [80, 80, 160],
     ...                   "n_control": [20, 20, 40], "ci_low": [0.01, -0.02, 0.0],
     ...                   "incr_profit": [3.0, 1.0, 2.0], "total_profit": [300.0, 100.0, 400.0]})
-    >>> campaign_plan(u, abandoners=95, currency="EUR")[["campaign", "users",
-    ...                                                  "expected incr. profit (EUR)"]]
+    >>> campaign_plan(u, campaign="spring", abandoners=95, currency="EUR")[[
+    ...     "campaign", "users", "expected incr. profit (EUR)"]]
                         campaign  users  expected incr. profit (EUR)
-    0     win-back coupon, scale    100                        300.0
-    1     win-back coupon, learn    100                          NaN
+    0              spring, scale    100                        300.0
+    1              spring, learn    100                          NaN
     2  cart-abandonment reminder     95                          NaN
     """
     col = f"expected incr. profit ({currency})" if currency else "expected incr. profit"
@@ -1329,14 +1330,14 @@ def campaign_plan(uplift: pd.DataFrame | None = None, *, recommend_users: int | 
         proven = seg.index[good].tolist()
         unproven = seg.index[~good].tolist()
         if proven:
-            rows.append({"campaign": "win-back coupon, scale", "audience": "; ".join(proven),
+            rows.append({"campaign": f"{campaign}, scale", "audience": "; ".join(proven),
                          "users": int(seg.loc[proven, ["n_treated", "n_control"]].sum().sum()),
                          col: round(float(seg.loc[proven, "total_profit"].sum()))
                          if money else np.nan,
                          "experiment": "keep a 20 % holdout; uplift in 30-day conversion and "
                                        "profit"})
         if unproven:
-            rows.append({"campaign": "win-back coupon, learn", "audience": "; ".join(unproven),
+            rows.append({"campaign": f"{campaign}, learn", "audience": "; ".join(unproven),
                          "users": int(seg.loc[unproven, ["n_treated", "n_control"]].sum().sum()),
                          col: np.nan,
                          "experiment": "50 % holdout sized for the uplift worth acting on "
