@@ -103,10 +103,12 @@ def test_spend_finds_surges_and_the_largest_line_item():
 
 
 def rate_table(rates, n, p, col="repeat_rate"):
-    k = np.round(np.array(rates) * np.array(n)).astype(int)
-    lo, hi = wilson(k, np.array(n))
+    n = np.array(n)
+    k = np.round(np.array(rates) * n).astype(int)
+    lo, hi = wilson(k, n)
+    rate = np.divide(k, n, out=np.full(len(n), np.nan), where=n > 0)
     t = pd.DataFrame({"channel": [f"C{i}" for i in range(len(n))], "n": n, "repeaters": k,
-                      "excluded": 5, col: k / np.array(n), "ci_low": lo, "ci_high": hi})
+                      "excluded": 5, col: rate, "ci_low": lo, "ci_high": hi})
     t.attrs["test"] = {"pvalue": p}
     return t
 

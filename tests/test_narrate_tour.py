@@ -180,3 +180,22 @@ def test_decisions_follow_the_numbers():
 @pytest.mark.parametrize("fn", [nt.channels, nt.devices])
 def test_mix_narrators_never_print_nan(fn):
     assert "nan" not in fn(None).lower()
+
+
+def test_headline_orders_without_amounts_say_so():
+    h = pd.DataFrame({"metric": ["users", "sessions", "events", "session conversion",
+                                 "completed orders", "buyers", "revenue", "average order value",
+                                 "share of users who bought"],
+                      "value": [900.0, 2000.0, 9000.0, 0.05, 100.0, 90.0, 0.0, np.nan, 0.1],
+                      "ci_low": [np.nan] * 3 + [0.04] + [np.nan] * 4 + [0.08],
+                      "ci_high": [np.nan] * 3 + [0.06] + [np.nan] * 4 + [0.12]})
+    text = nt.headline(h)
+    assert "100 completed orders from 90 buyers carry no revenue amounts" in text
+    assert "n/a" not in text
+
+
+def test_daily_sparse_orders_read_revenue_by_week():
+    d = days(np.full(60, 100))
+    d["orders"] = [1 if i % 3 == 0 else 0 for i in range(60)]
+    d["revenue"] = d["orders"] * 50.0
+    assert "Most days have no completed order" in nt.daily(d)

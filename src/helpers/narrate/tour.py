@@ -196,11 +196,13 @@ def headline(h: pd.DataFrame, currency: str | None = None) -> Text:
             parts.append("The orders table holds no completed order.")
         else:
             b = v["share of users who bought"]
+            rev = v["revenue"]["value"]
+            worth = (f"bring {money(rev, currency, 0)} (average order "
+                     f"{money(v['average order value']['value'], currency)})" if rev > 0 else
+                     "carry no revenue amounts")
             parts.append(
                 f"{plural(o, 'completed order')} from {plural(v['buyers']['value'], 'buyer')} "
-                f"bring {money(v['revenue']['value'], currency, 0)} "
-                f"(average order {money(v['average order value']['value'], currency)}); "
-                f"{_interval(b['value'], b['ci_low'], b['ci_high'])} of users bought.")
+                f"{worth}; {_interval(b['value'], b['ci_low'], b['ci_high'])} of users bought.")
     if n_sess < 1000:
         parts.append(f"With only {plural(n_sess, 'session')} every rate here is uncertain: read "
                      "the intervals, not the digits.")
@@ -373,7 +375,10 @@ def daily(day: pd.DataFrame, k: int = TOP_DAYS) -> Text:
     parts.append(text + ".")
     if "revenue" in day.columns and day["revenue"].sum() > 0:
         rs, ss = _swing(day["revenue"]), _swing(s)
-        if rs > 1.5 * ss:
+        if "orders" in day.columns and day["orders"].median() < 1:
+            parts.append("Most days have no completed order, so daily revenue jumps between zero "
+                         "and single orders: read revenue by week or month.")
+        elif rs > 1.5 * ss:
             parts.append(f"Revenue is much noisier than traffic: a typical day's revenue is "
                          f"{pct(rs, 0)} off its 7-day mean, its sessions {pct(ss, 0)}, so a few "
                          "large orders swing a day's total.")
