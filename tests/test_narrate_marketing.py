@@ -131,3 +131,15 @@ def test_answer_key_pairs_and_uplift():
                          index=["one-time", "repeat"])
     out = say.uplift_answer_key(check)
     assert "(1 of 2)" in out and "Outside: *repeat*" in out
+
+
+def test_decisions_advise_a_pre_peak_push_only_for_a_real_peak():
+    t = pd.DataFrame({"scene": ["ordinary week", "week before the busiest day"],
+                      "audience": "abandoned a cart", "n": [95, 174]})
+    real = say.decisions(scenes=t, peak=pd.Series({"day": "2025-11-11", "orders": 25,
+                                                   "median_day": 5.0}))
+    assert "the week before 2025-11-11" in real and "174 abandoned carts" in real
+    flat = say.decisions(scenes=t, peak=pd.Series({"day": "2025-01-01", "orders": 3,
+                                                   "median_day": 2.0}))
+    assert "2025-01-01" not in flat and "cart-abandonment reminder" in flat
+    assert "Scenes" not in say.decisions(scenes=t.assign(n=0), best="popularity")

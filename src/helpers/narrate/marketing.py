@@ -549,12 +549,14 @@ def number_or_int(x) -> str:
 
 def decisions(*, best: str | None = None, uplift: pd.DataFrame | None = None,
               policy_ranked: bool | None = None, scenes: pd.DataFrame | None = None,
-              peak_day: str | None = None) -> Text:
+              peak: pd.Series | None = None) -> Text:
     """The closing memo, one bullet per part that ran.
 
     ``best`` is the recommender that beat popularity (``"popularity"`` when none did, None when
     section 1 did not run); ``uplift`` the campaign's ``uplift_by_segment``; ``policy_ranked``
-    whether the holdout could rank targeting policies; ``scenes`` the scene table.
+    whether the holdout could rank targeting policies; ``scenes`` the scene table and ``peak``
+    ``marketing.busiest_day`` (the pre-peak push is advised only when that day stands out, with
+    at least twice the median day's orders).
 
     >>> u = pd.DataFrame({"segment": ["one-time", "repeat", "all"], "uplift": [0.01, 0.14, 0.03],
     ...                   "ci_low": [-0.04, 0.02, 0.004], "ci_high": [0.07, 0.23, 0.05],
@@ -604,6 +606,8 @@ def decisions(*, best: str | None = None, uplift: pd.DataFrame | None = None,
     if carts is not None and carts["n"].sum() > 0:
         c = carts.set_index("scene")["n"]
         s = "**Scenes:** test a cart-abandonment reminder with a holdout first"
+        peak_day = None if peak is None or _nan(peak.get("median_day")) or \
+            peak["orders"] < 2 * peak["median_day"] else peak["day"]
         if peak_day and c.get("week before the busiest day", 0) > 0:
             s += (f"; plan the push before the next peak like the week before {peak_day}, with "
                   f"the audience it brings ({plural(c['week before the busiest day'], 'abandoned cart')})")
