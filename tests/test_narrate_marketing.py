@@ -143,3 +143,12 @@ def test_decisions_advise_a_pre_peak_push_only_for_a_real_peak():
                                                    "median_day": 2.0}))
     assert "2025-01-01" not in flat and "cart-abandonment reminder" in flat
     assert "Scenes" not in say.decisions(scenes=t.assign(n=0), best="popularity")
+
+
+def test_a_handful_of_orders_is_not_a_peak():
+    t = pd.DataFrame({"scene": ["ordinary week"] * 2, "audience": ["visited", "abandoned a cart"],
+                      "n": [30, 8], "rate": [0.03, 0.125], "ci_low": [0.01, 0.02],
+                      "ci_high": [0.15, 0.47]})
+    tiny = pd.Series({"day": "2024-09-13", "orders": 3, "median_day": 1.0})
+    assert "no day stands out" in say.scenes(t, tiny)
+    assert "2024-09-13" not in say.decisions(scenes=t, peak=tiny)

@@ -57,6 +57,12 @@ def _names(items) -> str:
     return join(items)
 
 
+def _real_peak(peak) -> bool:
+    """A busiest day that stands out: at least 10 orders and twice the median day's."""
+    return peak is not None and not _nan(peak.get("median_day")) and \
+        peak.get("orders", 0) >= max(10, 2 * peak["median_day"])
+
+
 def _when(t) -> str:
     """A cut-off as a date, or date and time when it is not midnight."""
     t = pd.Timestamp(t)
@@ -504,7 +510,9 @@ def scenes(table: pd.DataFrame, peak: pd.Series, *, lookback_days: int = 7,
         ratio = peak["orders"] / peak["median_day"]
         head = (f"The busiest day, {peak['day']}, had {plural(peak['orders'], 'order')}, "
                 f"{ratio:.1f}× the median day ({number_or_int(peak['median_day'])})")
-        head += "." if ratio >= 2 else ": no day stands out, so its week is not a special scene."
+        head += "." if _real_peak(peak) else (
+            ": no day stands out (a peak needs at least 10 orders and twice the median day), so "
+            "its week is not a special scene.")
     lines = []
     carts = {}
     for scene, g in table.groupby("scene", sort=False):
@@ -556,7 +564,7 @@ def decisions(*, best: str | None = None, uplift: pd.DataFrame | None = None,
     section 1 did not run); ``uplift`` the campaign's ``uplift_by_segment``; ``policy_ranked``
     whether the holdout could rank targeting policies; ``scenes`` the scene table and ``peak``
     ``marketing.busiest_day`` (the pre-peak push is advised only when that day stands out, with
-    at least twice the median day's orders).
+    at least 10 orders and twice the median day's).
 
     >>> u = pd.DataFrame({"segment": ["one-time", "repeat", "all"], "uplift": [0.01, 0.14, 0.03],
     ...                   "ci_low": [-0.04, 0.02, 0.004], "ci_high": [0.07, 0.23, 0.05],
@@ -606,8 +614,7 @@ def decisions(*, best: str | None = None, uplift: pd.DataFrame | None = None,
     if carts is not None and carts["n"].sum() > 0:
         c = carts.set_index("scene")["n"]
         s = "**Scenes:** test a cart-abandonment reminder with a holdout first"
-        peak_day = None if peak is None or _nan(peak.get("median_day")) or \
-            peak["orders"] < 2 * peak["median_day"] else peak["day"]
+        peak_day = peak["day"] if _real_peak(peak) else None
         if peak_day and c.get("week before the busiest day", 0) > 0:
             s += (f"; plan the push before the next peak like the week before {peak_day}, with "
                   f"the audience it brings ({plural(c['week before the busiest day'], 'abandoned cart')})")
