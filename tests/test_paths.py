@@ -248,3 +248,15 @@ def test_planted_basket_complements_are_found(store):
         elif found is not None and found > 1.0:
             bad.append((key, c["lift"], found))  # the planted non-pair must not have lift > 1
     assert not bad, f"(pair, planted lift, found lift): {bad}"
+
+
+def test_exits_and_loops_rows_sum_with_the_transitions():
+    ev = pd.DataFrame({"session_id": [1, 1, 1, 2, 3, 3], "ts": pd.to_datetime(
+        [0, 1, 2, 0, 0, 1], unit="s"), "page_type": ["home", "product", "product", "product",
+                                                   "product", "confirmation"]})
+    tr = paths.transitions(ev, by="page_type")
+    out = paths.exits_and_loops(tr, by="page_type").set_index("page_type")
+    # product: 4 events, 2 end a visit, 1 is followed by another product
+    assert out.loc["product", ["exits", "exit_rate", "loop_rate"]].tolist() == [2, 0.5, 0.25]
+    assert out.loc["confirmation", "exit_rate"] == 1.0 and out.loc["home", "exits"] == 0
+    assert out.index[0] == "confirmation"          # sorted by exit rate

@@ -38,9 +38,9 @@ from math import ceil
 import numpy as np
 import pandas as pd
 
+from helpers.data import require_columns as _require
 from helpers.engine import is_path
 from helpers.stats import wilson
-from helpers.data import require_columns as _require
 
 START = "(start)"
 """State before the first event of a session in :func:`transitions`."""
@@ -50,6 +50,10 @@ MISSING = "(missing)"
 """Label given to events whose state column is empty (they are kept, not dropped)."""
 MORE = "…"
 """Last step of a path in :func:`top_paths` that continues beyond ``max_steps``."""
+
+PAGE_ORDER = ("home", "other", "search", "category", "product", "cart", "checkout",
+              "confirmation")
+"""Reading order of the page types the loader assigns (from the front door to the receipt)."""
 
 SPARSE_CELLS = 20_000_000
 """:func:`baskets` returns a sparse frame when transactions × items exceeds this."""
@@ -134,7 +138,7 @@ def _sessionize_sql(path, gap, *, user, time, out, to):
     gap = pd.Timedelta(gap)
     if gap <= pd.Timedelta(0):
         raise ValueError(f"gap must be positive, got {gap}")
-    q = lambda c: '"' + str(c).replace('"', '""') + '"'   # noqa: E731 (SQL identifier)
+    q = lambda c: '"' + str(c).replace('"', '""') + '"'
     src = engine.parquet_source(path)
     con = engine.connect()
     try:
@@ -248,6 +252,37 @@ def transitions(events: pd.DataFrame, by: str = "event", *, session: str = "sess
     res.attrs["missing"] = missing
     res.attrs["sessions"] = n_sess
     return res
+
+
+def exits_and_loops(tr: pd.DataFrame, by: str = "state") -> pd.DataFrame:
+    """Per state of a :func:`transitions` table: how often a visit ends there, how often it repeats.
+
+    Returns one row per state (not ``(start)``): ``exits`` (visits that ended on it),
+    ``exit_rate`` = P(exit | state) with its Wilson ``ci_low``/``ci_high``, and ``loop_rate`` =
+    P(same state next | state), 0 when it never repeats; sorted by exit rate (descending), then
+    state. The state column is called ``by``.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 1, 2], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 10:02", "2025-01-01 12:00"]),
+    ...     "page_type": ["home", "product", "product", "product"]})
+    >>> exits_and_loops(transitions(ev, by="page_type"), by="page_type")[
+    ...     ["page_type", "exits", "exit_rate", "loop_rate"]].round(4)
+      page_type  exits  exit_rate  loop_rate
+    0   product      2     0.6667     0.3333
+    1      home      0     0.0000     0.0000
+    """
+    out_n = tr.loc[tr["from"] != START].groupby("from")["n"].sum()
+    ex = tr.loc[tr["to"] == EXIT].set_index("from")["n"].reindex(out_n.index, fill_value=0)
+    loop = tr.loc[tr["from"] == tr["to"]].set_index("from")["n"].reindex(out_n.index,
+                                                                          fill_value=0)
+    res = pd.DataFrame({by: out_n.index.astype(str), "exits": ex.to_numpy().astype("int64"),
+                        "exit_rate": (ex / out_n).to_numpy()})
+    res["ci_low"], res["ci_high"] = wilson(ex.to_numpy(), out_n.to_numpy())
+    res["loop_rate"] = (loop / out_n).to_numpy()
+    res = res.sort_values(["exit_rate", by], ascending=[False, True], kind="stable")
+    return res.reset_index(drop=True)
 
 
 def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str = "page_type",
@@ -1027,7 +1062,7 @@ def plot_flow(paths: pd.DataFrame, *, ax=None, title: str = "Top paths through t
 class _Ordered:
     """Events in (session, time, row) order as integer arrays."""
 
-    __slots__ = ("order", "session", "state", "names", "ts", "first", "last", "missing")
+    __slots__ = ("first", "last", "missing", "names", "order", "session", "state", "ts")
 
 
 def _ordered(events: pd.DataFrame, by: str, *, session: str, time: str) -> _Ordered:
