@@ -170,3 +170,12 @@ def test_answer_key_narrators():
     rr = pd.DataFrame({"risk_ratio": [0.65], "ci_low": [0.29], "ci_high": [1.45]})
     assert "inside the interval" in say.rating_key(0.6, rr)
     assert "outside the interval" in say.rating_key(2.0, rr)
+
+
+def test_bgnbd_fit_small_counts_are_judged_by_their_noise():
+    bg = retention.BGNBD(r=0.2, alpha=6.0, a=0.5, b=2.0, log_likelihood=0.0, n=16)
+    check = pd.DataFrame({"observed": [2.0, 0.938], "expected": [1.6, 0.933],
+                          "ratio": [1.25, 1.005]},
+                         index=["repeat purchases", "share without repeat"])
+    text = say.bgnbd_fit(bg, "", check)
+    assert "expects 1.6 repeat purchases against 2 made" in text and "reproduces" in text

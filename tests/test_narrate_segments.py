@@ -142,3 +142,10 @@ def test_answer_key_checks_report_a_mismatch():
     assert "not reproduced: 1 users differ" in say.winback_check(bad, True)
     assert "explains the many one-order buyers" in say.one_order_check(0.72, 0.71)
     assert "further apart" in say.one_order_check(0.72, 0.60)
+
+
+def test_empty_segments_are_not_named_and_few_buyers_get_no_takeaway():
+    t = seg_table([1, 0, 3, 3, 0, 0, 4, 5], [30, 0, 3, 3, 0, 0, 4, 5])
+    text = say.decisions(t, None, active_days=60, churn_days=200)
+    assert "*Champions* carry" in text and "*Loyal*" not in text
+    assert "too few buyers for a segment-level conclusion" in say.segment_map(t)

@@ -58,7 +58,8 @@ def _names(names) -> str:
 
 
 def _rows(seg: pd.DataFrame, names) -> pd.DataFrame:
-    return seg.loc[seg["segment"].astype(str).isin(names)]
+    """The rows of the named segments that have anybody in them."""
+    return seg.loc[seg["segment"].astype(str).isin(names) & (seg["users"] > 0)]
 
 
 def buyers(rfm: pd.DataFrame, currency: str | None = None) -> Text:
@@ -240,7 +241,9 @@ def segment_map(seg: pd.DataFrame, *, recency_span_days: float | None = None,
     out[-1] += (f" Per buyer, *{best['segment']}* are worth the most "
                 f"({money(best['per'], currency, 0)} per buyer against "
                 f"{money(avg, currency, 0)} on average).")
-    if np.isfinite(conc) and conc >= 1.2:
+    if n < FEW:
+        end = "too few buyers for a segment-level conclusion; look at the customers one by one."
+    elif np.isfinite(conc) and conc >= 1.2:
         end = ('revenue is concentrated in a few segments: protect the top and the "at risk" '
                "cells before spending on the crowded bottom of the map.")
     else:
