@@ -223,3 +223,20 @@ def test_decisions_without_spend_or_purchases():
     text = ns.decisions(s)
     assert "Fix purchase tracking first" in text and "Add spend data" in text
     assert "Grow" not in text
+
+
+def test_unproven_payback_is_called_so_in_economics_and_decisions():
+    e = pd.DataFrame({"cost_per_new_user": [2.0, 5.0, 9.0], "mean_revenue": [10.0, 20.0, 20.0],
+                      "ci_low": [1.0, 2.0, 2.0], "ci_high": [19.0, 38.0, 38.0],
+                      "profit_per_user": [1.0, 1.0, -3.0], "profit_low": [-1.7, -4.4, -8.4],
+                      "return_per_spend": [1.5, 1.2, 0.67]}, index=["A", "B", "C"])
+    text = ns.economics(e, 0.3, 180)
+    assert "C does not earn back its acquisition cost" in text
+    assert "A and B pay back on the estimate but not at the low end of their intervals" in text
+    s = pd.DataFrame({"channel": ["A", "B", "C"], "sessions": [100, 900, 300],
+                      "conversions": [5, 20, 5], "new_users": [50, 800, 100],
+                      "spend": [100.0, 4000.0, 900.0]})
+    d = ns.decisions(s, econ=e)
+    assert "**Test more budget on A.**" in d
+    assert "pays back at the assumed margin on the estimate (not proven" in d
+    assert "**Cut or fix C.**" in d

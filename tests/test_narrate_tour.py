@@ -199,3 +199,11 @@ def test_daily_sparse_orders_read_revenue_by_week():
     d["orders"] = [1 if i % 3 == 0 else 0 for i in range(60)]
     d["revenue"] = d["orders"] * 50.0
     assert "Most days have no completed order" in nt.daily(d)
+
+
+def test_headline_every_session_buys_is_called_an_artefact():
+    h = pd.DataFrame({"metric": ["users", "sessions", "events", "session conversion"],
+                      "value": [10.0, 2000.0, 2000.0, 1.0], "ci_low": [np.nan] * 3 + [0.998],
+                      "ci_high": [np.nan] * 3 + [1.0]})
+    text = nt.headline(h)
+    assert "every session holds a purchase event" in text and "100 %" not in text

@@ -705,8 +705,9 @@ def weekly_spend(spend: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
-def plot_weekly_spend(weekly: pd.DataFrame, *, currency: str | None = None, mark=(), ax=None):
-    """Weekly spend by channel as lines (dashed verticals at the ``mark`` dates).
+def plot_weekly_spend(weekly: pd.DataFrame, *, currency: str | None = None, mark=(),
+                      mark_label: str = "marked days", ax=None):
+    """Weekly spend by channel as lines (dashed verticals at the ``mark`` dates, named ``mark_label``).
 
     The y axis starts at 0 with head room for the legend; a table without spend gives an empty
     figure that says so instead of failing on an undefined axis limit.
@@ -730,7 +731,7 @@ def plot_weekly_spend(weekly: pd.DataFrame, *, currency: str | None = None, mark
     ax.set_ylim(0, top * 1.3)
     ax.legend(loc="upper left", ncol=4, title=None)
     plots.label(ax, "Weekly spend by paid channel", "week", unit,
-                subtitle="dashed: marked days" if len(mark) else None)
+                subtitle=f"dashed: {mark_label}" if len(mark) else None)
     return ax
 
 

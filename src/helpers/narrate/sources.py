@@ -538,8 +538,10 @@ def economics(econ: pd.DataFrame, margin: float, days: int, currency: str | None
                         + ", ".join(f"{money(x, currency)} per user" for x in loss["profit_per_user"])
                         + ")")
         if len(unsure):
-            bits.append(f"{join(unsure.index)} {'pays' if len(unsure) == 1 else 'pay'} back on the "
-                        "estimate but not at the low end of its interval (not proven)")
+            one = len(unsure) == 1
+            bits.append(f"{join(unsure.index)} {'pays' if one else 'pay'} back on the estimate but "
+                        f"not at the low end of {'its interval' if one else 'their intervals'} "
+                        "(not proven)")
         first = f"At the assumed gross margin of {m}, " + "; ".join(bits) + "."
     ranks = ", ".join(f"{c} {x:.1f}" for c, x in econ["return_per_spend"].items())
     return Text(f"{first} Gross profit per unit of spend: {ranks}.")
@@ -686,8 +688,10 @@ def decisions(summary: pd.DataFrame, *, econ: pd.DataFrame | None = None,
         if len(econ) > 1:
             vol = s.set_index("channel").loc[econ.index, "new_users"].idxmax()
             if vol != econ.index[0] and econ.loc[vol, "profit_per_user"] > 0:
+                proven = ("" if econ.loc[vol, "profit_low"] > 0 else
+                          " on the estimate (not proven at the low end of its interval)")
                 lines.append(f"**Keep {vol}; it is the volume engine.** It acquires the most new "
-                             "users of the paid channels and pays back at the assumed margin.")
+                             f"users of the paid channels and pays back at the assumed margin{proven}.")
             losing = econ.index[econ["profit_per_user"] <= 0].tolist()
             rest = [c for c in econ.index[1:] if c != vol]
             if losing:

@@ -186,6 +186,9 @@ def headline(h: pd.DataFrame, currency: str | None = None) -> Text:
              f"{plural(v['events']['value'], 'event')}; ")
     if conv["value"] == 0:
         first += "no session holds a purchase event, so conversion cannot be measured from events."
+    elif conv["value"] == 1:
+        first += ("every session holds a purchase event: the sessions were probably built from "
+                  "the orders, so session conversion says nothing about visitors here.")
     else:
         first += (f"{_interval(conv['value'], conv['ci_low'], conv['ci_high'])} of sessions "
                   "hold a purchase event.")
