@@ -105,7 +105,9 @@ def test_search_flags_terms_or_says_none_lead_nowhere():
     none = tell.search(st.iloc[:2], st.iloc[0:0])
     assert "No term ends visits clearly more often than the average search (25 %" in none
     few = terms([1.0], searches=3)
-    assert "popular" not in tell.search(few, few) and "few searches" in tell.search(few, few)
+    assert "too few to tell" in tell.search(few, few) and "leads nowhere:" not in tell.search(few, few)
+    small = terms([1.0] * 8, searches=5)
+    assert "popular" not in tell.search(small, small) and "few searches" in tell.search(small, small)
     assert "no terms to judge" in tell.search(st.iloc[0:0], st.iloc[0:0])
 
 
@@ -158,6 +160,12 @@ def test_basket_rules_strong_none_and_too_few_orders():
     assert "No pair of categories passes the thresholds" in none
     few = tell.basket_rules(rules(transactions=1), 0.005, 0.2, 1.5)
     assert "too few to act on" in few and "clear complements" not in few
+
+
+def test_decisions_recommend_only_rules_with_enough_orders():
+    assert "Recommend complements" in tell.decisions(rules=rules())
+    assert "Recommend complements" not in tell.decisions(rules=rules(transactions=1))
+    assert "Use lift" not in tell.decisions()        # no basket part ran
 
 
 def test_answer_key_narrators():

@@ -293,6 +293,9 @@ def search(st: pd.DataFrame, nowhere: pd.DataFrame) -> Text:
     if st.empty:
         return Text("No search in this log has a search term, so there are no terms to judge.")
     avg = st.attrs.get("overall_exit_rate")
+    if st["searches"].sum() < FEW:
+        return Text(f"Only {plural(st['searches'].sum(), 'search', 'searches')} with a term: too "
+                    f"few to tell a term that leads nowhere from chance.")
     if nowhere.empty:
         return paragraphs(f"No term ends visits clearly more often than the average search "
                           f"({pct(avg)} of searches end the visit), across "
@@ -376,9 +379,9 @@ def categories(interest: pd.DataFrame) -> Text:
                     f"{_c(big['category'])} (the intervals do not overlap).")
         else:
             head = (f"{_c(big['category'])} draws the most visits ({count(big['sessions'])}); the "
-                    f"highest add rate, {_c(best['category'])} "
-                    f"({interval(best['add_rate'], best['ci_low'], best['ci_high'])}), is not "
-                    f"clearly above its {pct(big['add_rate'])}: the intervals overlap.")
+                    f"highest add rate, {interval(best['add_rate'], best['ci_low'], best['ci_high'])}"
+                    f" for {_c(best['category'])}, is not clearly above its "
+                    f"{pct(big['add_rate'])}: the intervals overlap.")
         tk = ("attention and intent differ by category: promote the categories where looking "
               "turns into adding, and help those where it does not (comparisons, reviews)."
               if clear else "the add rates of the categories are close; attention, not intent, "
@@ -566,7 +569,7 @@ def undecided(bnb: pd.DataFrame, min_views: int, viewers: int | None = None) -> 
 def decisions(tr=None, nowhere=None, rules=None, seq=None, bnb=None) -> Text:
     """The closing "Decisions" list from the tables the sections computed (None: part skipped).
 
-    >>> print(decisions())
+    >>> print(decisions(rules=pd.DataFrame({"transactions": []})))
     ## Decisions
     <BLANKLINE>
     - **Use lift to choose, support to prioritise, confidence to set expectations** for any "frequently bought together" widget.
@@ -586,15 +589,16 @@ def decisions(tr=None, nowhere=None, rules=None, seq=None, bnb=None) -> Text:
                      f"({join(map(_c, nowhere['search_term'].head(5)))}"
                      f"{' …' if len(nowhere) > 5 else ''}): add results, synonyms or a help "
                      f"redirect; re-check the list every month.")
-    if rules is not None and len(rules):
+    if rules is not None and len(rules) and rules["transactions"].max() >= 20:
         top = _pairs(rules).head(3)
         browse = (", not from browsing (co-viewing does not reveal them)"
                   if seq is not None and len(seq) and (seq["lift"] <= 1).all() else "")
         lines.append("**Recommend complements from baskets**" + browse + ": "
                      + join(f"`{r.antecedents} → {r.consequents}`" for r in top.itertuples())
                      + ".")
-    lines.append("**Use lift to choose, support to prioritise, confidence to set expectations** "
-                 "for any \"frequently bought together\" widget.")
+    if rules is not None:
+        lines.append("**Use lift to choose, support to prioritise, confidence to set "
+                     "expectations** for any \"frequently bought together\" widget.")
     if bnb is not None and len(bnb):
         lines.append(f"**Remind the undecided:** {plural(bnb['user_id'].nunique(), 'user')} "
                      f"viewed an item many times without buying; a small, well-defined "
