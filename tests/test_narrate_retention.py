@@ -179,3 +179,20 @@ def test_bgnbd_fit_small_counts_are_judged_by_their_noise():
                          index=["repeat purchases", "share without repeat"])
     text = say.bgnbd_fit(bg, "", check)
     assert "expects 1.6 repeat purchases against 2 made" in text and "reproduces" in text
+
+
+def test_thin_reviews_are_anecdotes_and_small_categories_do_not_stand_out():
+    t = pd.DataFrame({"rating": [1, 5], "term": ["described", "love"], "docs": [1, 9],
+                      "share": [1.0, 0.3]})
+    assert "only 1 low-rated review: read their words as anecdotes" in say.review_words(t)
+    c = pd.DataFrame({"category": ["toys", "books"], "reviews": [1, 39], "mean_rating": [1.0, 4.3],
+                      "low_share": [1.0, 0.0], "ci_low": [0.21, 0.0], "ci_high": [1.0, 0.09]})
+    assert "No category's share" in say.ratings(c)
+
+
+def test_churn_names_factors_left_out():
+    f = pd.DataFrame({"churned": [True] * 80 + [False] * 20})
+    f.attrs["cutoff"] = pd.Timestamp("2025-07-04", tz="UTC")
+    d = drivers(orders=(0.7, 0.6, 0.8, 1e-4))
+    d.attrs["left_out"] = ["low_rating"]
+    assert "Left out, too few buyers on one side: having written a low rating" in say.churn(f, d)

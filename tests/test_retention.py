@@ -379,3 +379,12 @@ def test_churn_features_on_shop_and_blank_coupons(store):
                       "ordered_at": _utc("2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04")})
     h = retention.churn_features(o, observation_end="2025-12-31")
     assert h.loc[1, "coupon_share"] == 0.25
+
+
+def test_churn_drivers_leave_out_a_rare_yes_no_factor():
+    rng = np.random.default_rng(2)
+    f = pd.DataFrame({"orders": rng.integers(1, 5, 300), "low_rating": 0})
+    f.loc[:2, "low_rating"] = 1  # three buyers only: not estimable
+    f["churned"] = rng.random(300) < 1 / (1 + np.exp(-(1.5 - 0.5 * f["orders"])))
+    d = retention.churn_drivers(f)
+    assert d["feature"].tolist() == ["orders"] and d.attrs["left_out"] == ["low_rating"]

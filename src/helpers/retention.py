@@ -1053,6 +1053,9 @@ def risk_ratio(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- churn drivers
 
+MIN_BINARY = 5
+"""A yes/no churn factor needs at least this many buyers on each side to be estimated."""
+
 
 def churn_features(orders: pd.DataFrame, *, reviews: pd.DataFrame | None = None,
                    users: pd.DataFrame | None = None, observation_end=None,
@@ -1114,7 +1117,9 @@ def churn_drivers(features: pd.DataFrame, *, outcome: str = "churned", columns=N
     """Logistic regression of churn on features, reported as odds ratios with CIs.
 
     Fits ``statsmodels`` ``Logit`` (with an intercept) of ``outcome`` on ``columns`` (default:
-    every other numeric column, dropping constant ones). Data that cannot support the model (one
+    every other numeric column, dropping constant ones and yes/no ones that fewer than
+    ``MIN_BINARY`` buyers have or lack, listed in ``.attrs["left_out"]``). Data that cannot
+    support the model (one
     outcome only, fewer than about 10 buyers per factor, a singular fit) raise
     :class:`NotFittable`. An odds ratio above 1 means the
     feature goes with more churn, holding the others fixed; it is an association, not a cause.
@@ -1136,9 +1141,14 @@ def churn_drivers(features: pd.DataFrame, *, outcome: str = "churned", columns=N
     import statsmodels.api as sm
 
     _check_cols(features, "features", [outcome])
+    rare = []
     if columns is None:
         num = features.drop(columns=[outcome]).select_dtypes("number")
         columns = [c for c in num.columns if num[c].nunique(dropna=True) > 1]
+        # a yes/no factor that only a handful of buyers have (or lack) cannot be estimated
+        rare = [c for c in columns if num[c].nunique(dropna=True) == 2
+                and num[c].value_counts().min() < MIN_BINARY]
+        columns = [c for c in columns if c not in rare]
     if not columns:
         raise NotFittable("no numeric feature that varies")
     d = features[list(columns) + [outcome]]
@@ -1152,15 +1162,21 @@ def churn_drivers(features: pd.DataFrame, *, outcome: str = "churned", columns=N
         raise NotFittable(f"only {len(d):,} buyers for {len(columns)} factors (a logistic "
                           "regression needs about 10 per factor)")
     X = sm.add_constant(d[list(columns)].astype(float), has_constant="add")
-    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        PerfectSeparationError,
+        PerfectSeparationWarning,
+    )
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PerfectSeparationWarning)
+            warnings.simplefilter("error", ConvergenceWarning)
             fit = sm.Logit(y, X).fit(disp=0)
         if not np.isfinite(fit.bse[list(columns)]).all():
             raise np.linalg.LinAlgError("infinite standard errors")
-    except (np.linalg.LinAlgError, PerfectSeparationError, PerfectSeparationWarning) as e:
+    except (np.linalg.LinAlgError, PerfectSeparationError, PerfectSeparationWarning,
+            ConvergenceWarning) as e:
         raise NotFittable(f"the logistic regression cannot be fitted on these data ({e})") from None
     ci = fit.conf_int(alpha=alpha)
     out = pd.DataFrame({"feature": list(columns),
@@ -1169,4 +1185,5 @@ def churn_drivers(features: pd.DataFrame, *, outcome: str = "churned", columns=N
                         "ci_high": np.exp(ci.loc[list(columns), 1]).to_numpy(),
                         "p_value": fit.pvalues[list(columns)].to_numpy(), "n": len(d)})
     out.attrs["dropped"] = int((~ok).sum())
+    out.attrs["left_out"] = rare
     return out

@@ -371,8 +371,8 @@ def alive(p_alive: pd.Series, summary: pd.DataFrame) -> Text:
 def ratings(cats: pd.DataFrame) -> Text:
     """Best and worst rated categories, and whether any category's low-rating share stands out.
 
-    A category stands out when its 95 % interval of the low-rating share lies entirely above the
-    share over all reviews.
+    A category stands out when it has at least 20 reviews and its 95 % interval of the low-rating
+    share lies entirely above the share over all reviews.
 
     Examples
     --------
@@ -392,7 +392,7 @@ def ratings(cats: pd.DataFrame) -> Text:
         w, b = cats.iloc[0], cats.iloc[-1]
         text += (f" The lowest mean is *{w['category']}* ({number(w['mean_rating'])}), the highest "
                  f"*{b['category']}* ({number(b['mean_rating'])}).")
-        worse = cats.loc[cats["ci_low"] > low, "category"].tolist()
+        worse = cats.loc[(cats["ci_low"] > low) & (cats["reviews"] >= 20), "category"].tolist()
         if worse:
             text += (f" {join(['*' + c + '*' for c in worse])} {'has' if len(worse) == 1 else 'have'}"
                      f" more low ratings than the overall {pct(low)} beyond chance")
@@ -440,8 +440,10 @@ def review_words(terms: pd.DataFrame, *, low_max: int = 2) -> Text:
                 break
         return pd.DataFrame({"term": picked, "share": pooled[picked].to_numpy()})
 
-    low = top(terms.loc[terms["rating"] <= low_max])
+    low_rows = terms.loc[terms["rating"] <= low_max]
+    low = top(low_rows)
     high = top(terms.loc[terms["rating"] >= 4])
+    n_low = (low_rows["docs"] / low_rows["share"]).groupby(low_rows["rating"]).first().sum()
     parts = []
     if len(low):
         words = [f'"{t}" ({pct(s)}{" of them" if i == 0 else ""})'
@@ -458,6 +460,9 @@ def review_words(terms: pd.DataFrame, *, low_max: int = 2) -> Text:
                  if tokens & vocab]
         if about:
             text += f" The low ratings' words are about {join(about)}."
+        if n_low < 10:
+            text += (f" There {'is' if n_low == 1 else 'are'} only {plural(n_low, 'low-rated review')}:"
+                     " read their words as anecdotes.")
     return Text(text)
 
 
@@ -552,6 +557,9 @@ def churn(feat: pd.DataFrame | None, drivers: pd.DataFrame | None, why: str = ""
         label = ("Not distinguishable from no effect" if len(sig) else
                  "No factor is distinguishable from no effect")
         out.append(f"{label}: {join([say(r, False) for _, r in ns.iterrows()])}.")
+    rare = drivers.attrs.get("left_out") or []
+    if rare:
+        out.append(f"Left out, too few buyers on one side: {join([_WORDS.get(f, f) for f in rare])}.")
     levers_sig = [f for f in sig["feature"] if f not in HISTORY]
     levers_ns = [_WORDS.get(f, f) for f in ns["feature"] if f not in HISTORY]
     hist_sig = [f for f in sig["feature"] if f in HISTORY]
