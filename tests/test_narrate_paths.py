@@ -186,3 +186,12 @@ def test_undecided_small_group_none_and_no_views():
     assert "this person keeps returning" in tell.undecided(b.iloc[:1], 5, viewers=1)
     assert "try a lower `MIN_VIEWS`" in tell.undecided(b.iloc[0:0], 5, viewers=100)
     assert "no product views" in tell.undecided(b.iloc[0:0], 5, viewers=0)
+
+
+def test_a_missing_page_type_is_never_ranked_as_a_page():
+    ev = shop("product")
+    ev.loc[ev["page_type"] == "category", "page_type"] = None
+    tr = paths.transitions(ev, by="page_type")
+    assert "(missing)" in set(tr["from"])
+    text = tell.transitions(tr) + tell.exits(paths.exits_and_loops(tr, by="page_type"))
+    assert "(missing)" not in text

@@ -39,7 +39,8 @@ FRONT = {"home", "page_view", "other"}
 CHECKOUT = {"cart", "checkout", "view_cart", "begin_checkout", "add_shipping_info",
             "add_payment_info"}
 """Page types and events of the checkout: an exit there loses a nearly made sale."""
-START, EXIT = "(start)", "(exit)"
+START, EXIT, MISSING = "(start)", "(exit)", "(missing)"
+"""The extra states of helpers.paths; ``(missing)`` (no page type) is never ranked as a page."""
 
 
 def _c(name) -> str:
@@ -83,7 +84,7 @@ def transitions(tr: pd.DataFrame) -> Text:
     >>> print(transitions(tr))
     Visits land mostly on `a` (80 %) and `b` (20 %). From `a`, 75 % go on to `b` and 25 % leave; from `b`, 100 % leave.
     """
-    start = tr.loc[tr["from"] == START].sort_values("probability", ascending=False,
+    start = tr.loc[(tr["from"] == START) & (tr["to"] != MISSING)].sort_values("probability", ascending=False,
                                                     kind="stable")
     if start.empty:
         return Text("The log has no visits to follow.")
@@ -91,14 +92,14 @@ def transitions(tr: pd.DataFrame) -> Text:
     land = land if len(land) else start.head(1)
     parts = ["Visits land mostly on " +
              join(f"{_c(r['to'])} ({pct(r['probability'])})" for _, r in land.iterrows()) + "."]
-    rest = tr.loc[tr["from"] != START]
+    rest = tr.loc[~tr["from"].isin([START, MISSING])]
     busiest = rest.groupby("from")["n"].sum().sort_values(ascending=False, kind="stable")
     said = []
     for state in busiest.index[:2]:
         out = rest.loc[rest["from"] == state].sort_values("probability", ascending=False,
                                                           kind="stable")
         exit_p = out.loc[out["to"] == EXIT, "probability"].sum()
-        nxt = out.loc[out["to"] != EXIT].head(1)
+        nxt = out.loc[~out["to"].isin([EXIT, MISSING])].head(1)
         bits = []
         if len(nxt):
             r = nxt.iloc[0]
@@ -168,7 +169,7 @@ def top_paths(top: pd.DataFrame, buying: pd.DataFrame, tr: pd.DataFrame | None =
     single = top.loc[top["steps"] == 1, "share"].sum()
     tk = None
     if tr is not None:
-        land = tr.loc[tr["from"] == START].sort_values("probability", ascending=False,
+        land = tr.loc[(tr["from"] == START) & (tr["to"] != MISSING)].sort_values("probability", ascending=False,
                                                        kind="stable")
         states = set(tr["from"]) - {START}
         if len(states) == 1:
@@ -176,8 +177,8 @@ def top_paths(top: pd.DataFrame, buying: pd.DataFrame, tr: pd.DataFrame | None =
                   f"shows no browsing path.")
         elif len(land):
             door = land.iloc[0]["to"]
-            tk = (f"at least {pct(single)} of visits see a single kind of page, and more land on "
-                  f"{_c(door)} than anywhere else" + (", not on the home page: that is the shop's real front door."
+            tk = ((f"at least {pct(single)} of visits see a single kind of page, and "
+                   if single > 0 else "") + f"more land on {_c(door)} than anywhere else" + (", not on the home page: that is the shop's real front door."
                                    if door not in FRONT | ENDS else "."))
     return paragraphs(f"{head} {buy_top}", buy, takeaway(tk) if tk else None)
 
@@ -200,6 +201,7 @@ def exits(stall: pd.DataFrame, by: str = "page_type") -> Text:
     """
     if stall.empty:
         return Text("The log has no visits, so no page ends one.")
+    stall = stall.loc[stall[by] != MISSING]
     end = stall.loc[stall["exit_rate"] >= END]
     other = stall.loc[stall["exit_rate"] < END]
     parts = []
@@ -246,6 +248,7 @@ def dwell(d: pd.DataFrame, by: str = "page_type") -> Text:
     >>> print(dwell(d))  # doctest: +ELLIPSIS
     `product` holds attention longest (median 35 s until the next click); `home` is passed through quickest (12 s). ...
     """
+    d = d.loc[d[by] != MISSING]
     timed = d.loc[d["timed"] >= FEW].sort_values("median_s", ascending=False, kind="stable")
     if timed.empty:
         return Text(f"Too few pages have a next click in their visit (fewer than {FEW} each) to "
@@ -576,7 +579,7 @@ def decisions(tr=None, nowhere=None, rules=None, seq=None, bnb=None) -> Text:
     """
     lines = []
     if tr is not None:
-        land = tr.loc[tr["from"] == START].sort_values("probability", ascending=False,
+        land = tr.loc[(tr["from"] == START) & (tr["to"] != MISSING)].sort_values("probability", ascending=False,
                                                        kind="stable")
         states = set(tr["from"]) - {START}
         if len(land) and len(states) > 2 and land.iloc[0]["to"] not in FRONT | ENDS:
