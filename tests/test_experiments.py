@@ -378,3 +378,17 @@ def test_aa_test_is_seeded():
                       "converted": np.arange(410) % 7 == 0})
     assert ex.aa_test(m, seed=3) == ex.aa_test(m, seed=3)
     assert ex.aa_test(m, seed=3)["n"] == 400
+
+
+def test_arms_with_other_names_are_read_as_control_and_treatment():
+    a = pd.DataFrame({"experiment": ["gate"] * 4 + ["ab"] * 2 + ["three"] * 3,
+                      "user_id": range(9),
+                      "variant": ["gate_40", "gate_30", "gate_30", "gate_40", "B", "baseline",
+                                  "x", "y", "z"]})
+    mapped, names = ex.name_arms(a)
+    assert mapped["variant"].tolist()[:6] == ["treatment", "control", "control", "treatment",
+                                             "treatment", "control"]
+    assert names.set_index("experiment")["control"].to_dict() == {"ab": "baseline", "gate": "gate_30"}
+    # three arms are left as logged, and health counts them as other
+    assert mapped["variant"].tolist()[6:] == ["x", "y", "z"]
+    assert ex.health(mapped).set_index("experiment").loc["three", "other"] == 3

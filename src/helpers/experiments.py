@@ -730,6 +730,49 @@ def health(assignments: pd.DataFrame, expected_ratios=(0.5, 0.5), *,
     return pd.DataFrame(rows, columns=cols)
 
 
+_CONTROL_NAMES = ("control", "ctrl", "baseline", "a", "old", "old_page", "original", "default")
+
+
+def name_arms(assignments: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Read every two-arm experiment as control vs treatment, whatever its variants are called.
+
+    The analyses here speak of ``control`` and ``treatment``. An experiment logged with other
+    names (``gate_30``/``gate_40``, ``A``/``B``) is mapped: the arm whose name says control
+    (control, ctrl, baseline, A, old, original, default) is the control, else the name that sorts
+    first. Experiments with more than two arms are left as they are (their extra arms count as
+    ``other`` in :func:`health`). Returns the mapped table and one row per mapped experiment
+    (``experiment``, ``control``, ``treatment``: the original names, ``rule``).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"experiment": ["gate"] * 3 + ["x"] * 2,
+    ...                   "variant": ["gate_40", "gate_30", "gate_30", "control", "treatment"]})
+    >>> mapped, names = name_arms(a)
+    >>> mapped["variant"].tolist()
+    ['treatment', 'control', 'control', 'control', 'treatment']
+    >>> names.to_dict("records")
+    [{'experiment': 'gate', 'control': 'gate_30', 'treatment': 'gate_40', 'rule': 'the name that sorts first'}]
+    """
+    cols = ["experiment", "control", "treatment", "rule"]
+    if assignments is None or assignments.empty:
+        return assignments, pd.DataFrame(columns=cols)
+    out = assignments.copy()
+    rows = []
+    for name, arms in out.groupby("experiment", sort=True)["variant"]:
+        found = sorted(arms.astype(str).unique())
+        if set(found) <= set(VARIANTS) or len(found) != 2:
+            continue
+        named = [v for v in found if v.strip().lower() in _CONTROL_NAMES]
+        control = named[0] if len(named) == 1 else found[0]
+        rule = "its name says control" if len(named) == 1 else "the name that sorts first"
+        treatment = found[1] if control == found[0] else found[0]
+        mask = out["experiment"] == name
+        out.loc[mask, "variant"] = np.where(out.loc[mask, "variant"].astype(str) == control,
+                                            "control", "treatment")
+        rows.append({"experiment": name, "control": control, "treatment": treatment, "rule": rule})
+    return out, pd.DataFrame(rows, columns=cols)
+
+
 def choose_experiment(assignments: pd.DataFrame) -> str | None:
     """The experiment to read out when none is named: the largest whose split passes SRM.
 

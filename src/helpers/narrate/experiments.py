@@ -99,6 +99,23 @@ def chosen(experiment: str | None, health: pd.DataFrame, *, given: bool = False)
                 "experiments in the log whose split passes the sample-ratio check.")
 
 
+def arm_names(names: pd.DataFrame) -> Text:
+    """Which logged variant is read as the control, for experiments not named control/treatment.
+
+    ``names`` comes from :func:`helpers.experiments.name_arms`; empty -> no sentence.
+
+    >>> n = pd.DataFrame({"experiment": ["gate"], "control": ["gate_30"], "treatment": ["gate_40"],
+    ...                   "rule": ["the name that sorts first"]})
+    >>> arm_names(n)
+    In **gate**, variant gate_30 is read as the control and gate_40 as the treatment (the name that sorts first).
+    """
+    if names is None or names.empty:
+        return Text("")
+    parts = [f"In **{r.experiment}**, variant {r.control} is read as the control and "
+             f"{r.treatment} as the treatment ({r.rule})" for r in names.itertuples()]
+    return Text("; ".join(parts) + ".")
+
+
 def design(plan: pd.DataFrame) -> Text:
     """What the sample-size table says: a smaller lift costs many more users.
 
