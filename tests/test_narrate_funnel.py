@@ -55,6 +55,8 @@ def test_session_funnel_says_a_step_is_absent_and_when_numbers_are_few():
     text = tell.session_funnel(f)
     assert "no `begin_checkout` events at all" in text and "**Warning:**" in text
     assert "No session went on" not in text          # absent is not "nobody went on"
+    assert "narrows most at `add_to_cart`" in text    # not at the step the log lacks
+    assert "narrows most at `begin_checkout`" not in text and "cannot be read" in text
     assert "nan" not in text.lower()
 
 

@@ -77,8 +77,12 @@ def _window(window) -> str:
 
 
 def _steps(f: pd.DataFrame) -> pd.DataFrame:
-    """The transitions of a funnel table (every row after the first step)."""
-    return f.loc[f["step_index"] > 0]
+    """The transitions of a funnel table that can be read: every row after the first step and
+    before the first step the data has no events of (``.attrs["absent_steps"]``)."""
+    absent = set(f.attrs.get("absent_steps", []))
+    hit = f.loc[f["step"].isin(absent), "step_index"]
+    stop = hit.min() if len(hit) else len(f)
+    return f.loc[(f["step_index"] > 0) & (f["step_index"] < stop)]
 
 
 # --------------------------------------------------------------------------- 1 · the funnel
@@ -99,7 +103,9 @@ def gaps(f: pd.DataFrame, unit: str = "session") -> str | None:
         which = "that step" if len(absent) == 1 else "those steps"
         parts.append(f"**Warning:** the data has no {join(map(_c, absent))} events at all, so "
                      f"every {unit} stops before {which}: the log or its export does not record "
-                     f"it (leave it out of `STEPS`, or check the export).")
+                     f"{'it' if len(absent) == 1 else 'them'} (leave "
+                     f"{'it' if len(absent) == 1 else 'them'} out of `STEPS`, or check the "
+                     f"export).")
     if f["n"].iloc[0] == 0 and f["step"].iloc[0] not in absent:
         parts.append(f"No {unit} has a {_c(f['step'].iloc[0])} event, so the funnel is empty.")
     if CANONICAL_LAST not in set(f["step"]):
@@ -143,6 +149,9 @@ def session_funnel(f: pd.DataFrame, unit: str = "session") -> Text:
     units = _units(unit)
     gap = gaps(f, unit)
     t = _steps(f)
+    if len(f) > 1 and f["n"].iloc[0] > 0 and t.empty:
+        return paragraphs(gap, takeaway(f"the funnel cannot be read past {_c(f['step'].iloc[0])}:"
+                                        f" its next step has no events in this data."))
     if t.empty or f["n"].iloc[0] == 0:
         return paragraphs(gap, takeaway("there is no funnel to read in this data."))
     first, last = f.iloc[0], f.iloc[-1]
@@ -155,6 +164,10 @@ def session_funnel(f: pd.DataFrame, unit: str = "session") -> Text:
     live = t.loc[t["n_prev"] > 0]
     narrow = live.loc[live["rate_from_prev"].idxmin()]
     end = t.iloc[-1]
+    cut = None
+    if end["step_index"] < f["step_index"].max():
+        cut = (f"Past {_c(end['step'])} the funnel cannot be read: its next step has no events "
+               f"in this data.")
     if end["n_prev"] > 0 and end["step_index"] != narrow["step_index"] and end["n"] > 0:
         lost = end["n_prev"] - end["n"]
         late = (f"Later steps keep more of their {units}, yet a loss there costs more: "
@@ -176,7 +189,7 @@ def session_funnel(f: pd.DataFrame, unit: str = "session") -> Text:
         firm = (f"With {count(first['n'])} {units} at the top the intervals are narrow "
                 f"(±{pp(width.iloc[0]).lstrip('+')}); they widen as fewer {units} remain "
                 f"(±{pp(width.max()).lstrip('+')} at the widest).")
-    return paragraphs(gap, narrowest(f, unit), overall, late, stuck, firm, takeaway(tk))
+    return paragraphs(gap, narrowest(f, unit), overall, late, stuck, cut, firm, takeaway(tk))
 
 
 # --------------------------------------------------------------------------- 2 · units
