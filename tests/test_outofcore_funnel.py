@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from helpers import data, funnel as fn, paths
+from helpers import data, paths
+from helpers import funnel as fn
 
 STEPS = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
 
@@ -147,3 +148,16 @@ def test_sessionize_path_needs_to_and_frame_refuses_it(tmp_path):
     gap_edge = _ev([(1, 1, 0, "a"), (1, 1, 1800, "a"), (1, 1, 3601, "a")])
     out = paths.sessionize(_write(gap_edge, tmp_path, "g.parquet"), to=tmp_path / "g_out.parquet")
     assert pd.read_parquet(out)["session_id"].tolist() == [1, 1, 2]   # exactly 30 min: same
+
+
+def test_absent_steps_warn_and_one_step_funnels_match_in_memory(tmp_path):
+    ev = _ev([(1, 1, 0, "view_item"), (1, 1, 5, "purchase"), (2, 2, 0, "view_item")])
+    path = _write(ev, tmp_path)
+    steps = ["view_item", "begin_checkout", "purchase"]
+    with pytest.warns(UserWarning, match="'begin_checkout'"):
+        sql = fn.funnel(path, steps)
+    with pytest.warns(UserWarning, match="'begin_checkout'"):
+        mem = fn.funnel(ev, steps)
+    assert_frame_equal(sql, mem)
+    assert sql.attrs["absent_steps"] == mem.attrs["absent_steps"] == ["begin_checkout"]
+    assert_frame_equal(fn.funnel(path, ["purchase"]), fn.funnel(ev, ["purchase"]))
