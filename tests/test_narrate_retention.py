@@ -158,6 +158,8 @@ def test_decisions_follow_the_numbers():
     assert "steady pace" in text and "expected value" in text and "churn alarm:" in text
     bare = say.decisions(fast_repurchase=None, has_value=False, rr=None)
     assert bare.count("\n- ") == 1 and "notebook 07" in bare
+    thin = say.decisions(fast_repurchase=None, has_value=False, rr=None, has_alive=False)
+    assert "too thin" in thin and "notebook 07" not in thin
 
 
 def test_answer_key_narrators():

@@ -581,7 +581,7 @@ def churn(feat: pd.DataFrame | None, drivers: pd.DataFrame | None, why: str = ""
 
 
 def decisions(*, fast_repurchase: bool | None, has_value: bool, rr: pd.DataFrame | None,
-              low_terms: str | None = None) -> Text:
+              low_terms: str | None = None, has_alive: bool = True) -> Text:
     """The closing "Decisions" list, each bullet backed by a result of this run.
 
     Examples
@@ -615,7 +615,12 @@ def decisions(*, fast_repurchase: bool | None, has_value: bool, rr: pd.DataFrame
             lines.append(f"Treat a low review as a possible churn alarm (the estimate points that "
                          f"way, not yet beyond chance): route it to service recovery within "
                          f"days{fix}.")
-    lines.append("Hand the alive/value scores to notebook 07 for lifecycle and win-back targeting.")
+    if has_alive:
+        lines.append("Hand the alive/value scores to notebook 07 for lifecycle and win-back "
+                     "targeting.")
+    if not lines:
+        lines.append("The data are too thin for retention decisions: gather a longer history "
+                     "(repeat buyers, months of orders) and re-run.")
     return bullets(lines, title="Decisions")
 
 
