@@ -410,3 +410,218 @@ def test_series_on_retailrocket_skips_revenue_analyses(series):
         skipped += report.skipped_parts(nb)
     if len(report.notebooks()) > 1:
         assert any("revenue" in s for s in skipped), skipped
+
+
+# --------------------------------------------------------------------------- generated claims
+# A sentence the series wrote about a store must equal the same number computed here, with plain
+# pandas/scipy on that store. Each check returns None when its sentence is absent (the part does
+# not apply to that store), else a list of mismatches.
+
+def _said(folder: Path, stem: str) -> str:
+    nb = nbformat.read(folder / "executed" / f"{stem}.ipynb", as_version=4)
+    return "\n".join(o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", "").replace("−", "-"))
+
+
+def _pct(x: float) -> float:
+    return round(100 * x, 1)
+
+
+def claim_reconciliation(st, said):
+    m = re.search(r"Of the ([\d,]+) sessions with a purchase event, the ordered funnel \(.*?\) "
+                  r"counts ([\d,]+)", said["00_data_tour"])
+    if not m:
+        return None
+    from helpers import funnel, tour
+
+    ev = st.events
+    buying = ev.loc[ev["event"] == "purchase", "session_id"].nunique()
+    through = int(funnel.funnel(ev, tour.funnel_steps(ev))["n"].iloc[-1])
+    return [] if (_num(m[1]), _num(m[2])) == (buying, through) else [
+        f"reconciliation says {m[1]} / {m[2]}, data has {buying} / {through}"]
+
+
+def claim_device_majority(st, said):
+    m = re.search(r"Most visits \((\S+) %\) are on (\S+?),", said["00_data_tour"])
+    if not m:
+        return None
+    share = st.sessions["device"].value_counts(normalize=True)
+    return [] if (m[2], _num(m[1])) == (share.index[0], _pct(share.iloc[0])) else [
+        f"device majority says {m[2]} {m[1]} %, data has {share.index[0]} {share.iloc[0]:.3f}"]
+
+
+def claim_busiest_day(st, said):
+    m = re.search(r"The \d+ busiest days are (\d+ \w{3} \d{4}) \(([\d,]+) sessions",
+                  said["00_data_tour"])
+    if not m:
+        return None
+    day = st.events["ts"].dt.tz_convert(st.timezone).dt.tz_localize(None).dt.normalize()
+    per_day = st.events["session_id"].groupby(day).nunique()
+    top = per_day.max()
+    best = {f"{d.day} {d:%b %Y}" for d in per_day.index[per_day == top]}
+    return [] if m[1] in best and _num(m[2]) == top else [
+        f"busiest day says {m[1]} ({m[2]}), data has {sorted(best)} ({top})"]
+
+
+def claim_best_channel(st, said):
+    text = said["01_traffic_sources"]
+    m = re.search(r"(\S[^,(:]*?) converts best, (\S+) %", text) or \
+        re.search(r"convert best \(([^:]+): (\S+) %", text)
+    if not m:
+        return None
+    ev = st.events.merge(st.sessions[["session_id", "channel"]], on="session_id", how="left")
+    conv = ev.assign(buy=ev["event"] == "purchase").groupby("session_id").agg(
+        channel=("channel", "first"), buy=("buy", "any"))
+    rate = conv.groupby(conv["channel"].fillna("(not set)"))["buy"].mean()
+    named = [c.strip() for c in re.split(r",| and ", m[1]) if c.strip()]
+    best = _pct(rate.max())
+    wrong = [c for c in named if c not in rate.index]
+    if wrong or _num(m[2]) != best or _pct(rate[named[0]]) != best:
+        return [f"best channel says {m[1]} {m[2]} %, data has {rate.idxmax()} {best}"]
+    return []
+
+
+def claim_channel_test(st, said):
+    m = re.search(r"(?:Conversion differs by channel beyond chance|No channel's conversion differs "
+                  r"from the rest beyond chance) \(chi-square, (p [<=] [\d.]+)\)",
+                  said["01_traffic_sources"])
+    if not m:
+        return None
+    from scipy.stats import chi2_contingency
+
+    from helpers.narrate import p_value
+
+    ev = st.events.merge(st.sessions[["session_id", "channel"]], on="session_id", how="left")
+    conv = ev.assign(buy=ev["event"] == "purchase").groupby("session_id").agg(
+        channel=("channel", "first"), buy=("buy", "any"))
+    tab = pd.crosstab(conv["channel"].fillna("(not set)"), conv["buy"])
+    p = chi2_contingency(tab.to_numpy())[1]
+    return [] if m[1] == p_value(p) else [f"channel test says {m[1]}, scipy gives {p_value(p)}"]
+
+
+def claim_smaller_arm(st, said):
+    m = re.search(r"The smaller arm holds ([\d,]+) users", said["06_ab_testing"])
+    if not m:
+        return None
+    from scipy.stats import chisquare
+
+    from helpers import experiments as ex
+
+    a, _ = ex.name_arms(st.assignments)
+    n = a.groupby(["experiment", "variant"]).size().unstack(fill_value=0)
+    ok = n.loc[[chisquare(r[["control", "treatment"]]).pvalue >= 0.001 for _, r in n.iterrows()]]
+    pick = (ok if len(ok) else n).assign(total=lambda d: d["control"] + d["treatment"]) \
+        .sort_values("total", ascending=False, kind="stable")
+    smaller = int(pick[["control", "treatment"]].iloc[0].min())
+    return [] if _num(m[1]) == smaller else [f"smaller arm says {m[1]}, data has {smaller}"]
+
+
+def claim_busiest_order_day(st, said):
+    m = re.search(r"The busiest day, (\S+), had ([\d,]+) orders?", said["07_precision_marketing"])
+    if not m:
+        return None
+    day = st.orders["ordered_at"].dt.tz_convert(st.timezone).dt.tz_localize(None).dt.floor("D")
+    per_day = day.value_counts()
+    best = {d.strftime("%Y-%m-%d") for d in per_day.index[per_day == per_day.max()]}
+    return [] if m[1].rstrip(",.") in best and _num(m[2]) == per_day.max() else [
+        f"busiest order day says {m[1]} ({m[2]}), data has {sorted(best)} ({per_day.max()})"]
+
+
+def claim_cart_abandonment(st, said):
+    m = re.search(r"(\S+) % \(95 % CI [^)]*\) of carts are abandoned: ([\d,]+) of ([\d,]+) carts",
+                  said["03_conversion_funnel"])
+    if not m:
+        return None
+    ev = st.events.sort_values(["user_id", "ts"], kind="stable")
+    end = st.events["ts"].max()
+    window = pd.Timedelta("7D")
+    carts = ev.loc[ev["event"] == "add_to_cart"].groupby("session_id").agg(
+        user_id=("user_id", "first"), t=("ts", "min"))
+    carts = carts.loc[carts["t"] + window <= end]  # too recent to judge: left out
+    buys = ev.loc[ev["event"] == "purchase", ["user_id", "ts"]]
+    pair = carts.reset_index().merge(buys, on="user_id", how="left")
+    pair["hit"] = (pair["ts"] >= pair["t"]) & (pair["ts"] <= pair["t"] + window)
+    bought = pair.groupby("session_id")["hit"].any()
+    n, lost = len(bought), int((~bought).sum())
+    said_n = (_num(m[1]), _num(m[2]), _num(m[3]))
+    return [] if said_n == (_pct(lost / n), lost, n) else [
+        f"abandonment says {m[1]} % = {m[2]} / {m[3]}, data has {lost} / {n}"]
+
+
+def claim_one_time_buyers(st, said):
+    m = re.search(r"(\S+) % of the ([\d,]+) buyers ordered exactly once", said["04_segmentation"])
+    if not m:
+        return None
+    o = st.orders.loc[(st.orders["status"] == "completed")
+                      & (st.orders["ordered_at"] <= st.events["ts"].max())]
+    f = o.groupby("user_id").size()
+    return [] if (_num(m[1]), _num(m[2])) == (_pct((f == 1).mean()), len(f)) else [
+        f"one-time buyers says {m[1]} % of {m[2]}, data has {(f == 1).mean():.4f} of {len(f)}"]
+
+
+def claim_repeat_within_90_days(st, said):
+    m = re.search(r"(\S+) % \(95 % CI [^)]*\) of the first-time buyers watched for 90 days "
+                  r"ordered again within them \(([\d,]+) buyers", said["05_retention_feedback"])
+    if not m:
+        return None
+    o = st.orders.loc[st.orders["status"] == "completed"].sort_values("ordered_at", kind="stable")
+    end = o["ordered_at"].max()
+    first = o.groupby("user_id")["ordered_at"].min()
+    watched = first.loc[first + pd.Timedelta("90D") <= end]
+    later = o.merge(watched.rename("first").reset_index(), on="user_id")
+    later = later.loc[later["ordered_at"] > later["first"]]
+    nxt = later.groupby("user_id")["ordered_at"].min() - watched
+    back = int((nxt.dropna() <= pd.Timedelta("90D")).sum())
+    return [] if (_num(m[1]), _num(m[2])) == (_pct(back / len(watched)), len(watched)) else [
+        f"90-day repeat says {m[1]} % of {m[2]}, data has {back} of {len(watched)}"]
+
+
+def claim_visits_by_gap(st, said):
+    m = re.search(r"The log has ([\d,]+) sessions; cutting each user's events after 30min without "
+                  r"activity gives ([\d,]+) visits", said["02_browsing_paths"])
+    if not m:
+        return None
+    ev = st.events.sort_values(["user_id", "ts"], kind="stable")
+    new = ev["user_id"].ne(ev["user_id"].shift()) | (ev["ts"].diff() > pd.Timedelta("30min"))
+    got = (st.events["session_id"].nunique(), int(new.sum()))
+    return [] if (_num(m[1]), _num(m[2])) == got else [
+        f"visits say {m[1]} sessions / {m[2]} visits, data has {got}"]
+
+
+CLAIMS = [claim_reconciliation, claim_device_majority, claim_busiest_day, claim_best_channel,
+          claim_channel_test, claim_smaller_arm, claim_busiest_order_day, claim_cart_abandonment,
+          claim_one_time_buyers, claim_repeat_within_90_days, claim_visits_by_gap]
+
+# the claims each real data set must make (so that a narrator that stops saying them fails)
+EXPECTED_CLAIMS = {
+    "rees46_real": {"claim_reconciliation", "claim_busiest_day", "claim_cart_abandonment",
+                    "claim_visits_by_gap"},
+    "olist_real": {"claim_busiest_day", "claim_one_time_buyers", "claim_repeat_within_90_days"},
+    "ab_data_real": {"claim_reconciliation", "claim_busiest_day", "claim_smaller_arm"},
+    "instacart_real": {"claim_one_time_buyers", "claim_repeat_within_90_days"},
+    "paths_real": {"claim_best_channel", "claim_channel_test", "claim_busiest_day"},
+    "ga4": {"claim_reconciliation", "claim_device_majority", "claim_best_channel",
+            "claim_channel_test", "claim_cart_abandonment", "claim_one_time_buyers"},
+    "online_retail": {"claim_one_time_buyers", "claim_repeat_within_90_days"},
+}
+
+
+@pytest.mark.parametrize("name", SYNTHETIC + REAL_SETS)
+def test_generated_claims_equal_an_independent_computation(series, converted, name):
+    code, log, folder = _run(series, name)
+    assert code == 0, log[-3000:]
+    st = data.load_store(converted[name])
+    said = {b.stem: _said(folder, b.stem) for b in report.notebooks()}
+    made, wrong = set(), []
+    for check in CLAIMS:
+        result = check(st, said)
+        if result is not None:
+            made.add(check.__name__)
+            wrong += result
+    assert not wrong, "\n".join(wrong)
+    missing = EXPECTED_CLAIMS.get(name, set()) - made
+    assert not missing, f"{name}: the series no longer says {sorted(missing)}"
