@@ -388,3 +388,11 @@ def test_campaign_plan_names_the_currency_and_skips_missing_parts():
     assert plan["campaign"].tolist() == ["recommendations (猜你喜欢)"]
     assert "expected incr. profit" in plan.columns
     assert mk.campaign_plan(None).empty
+
+
+def test_busiest_day_in_a_zone_whose_midnight_can_be_skipped():
+    # São Paulo moved its clocks from 00:00 to 01:00 on 2017-10-15: that midnight never happened
+    o = pd.DataFrame({"ordered_at": pd.to_datetime(["2017-10-15 12:00", "2017-10-15 13:00",
+                                                    "2017-10-16 12:00"], utc=True)})
+    day = mk.busiest_day(o, tz="America/Sao_Paulo")
+    assert (day["day"], day["orders"]) == ("2017-10-15", 2)

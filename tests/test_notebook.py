@@ -78,3 +78,15 @@ def test_answer_key_cells_run_only_with_a_truth(shell, capsys):
     shell.user_ns["x"] = 0
     shell.run_cell("%%answer_key orders\nx = 1")  # a truth, but not the table it needs
     assert shell.user_ns["x"] == 0
+
+
+def test_a_log_without_funnel_events_skips_funnel_parts(shell, capsys):
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"event": ["install", "return_day_1"]}))
+    shell.user_ns["x"] = 0
+    shell.run_cell("%%needs funnel\nx = 1")
+    out = capsys.readouterr().out
+    assert shell.user_ns["x"] == 0
+    assert "Skipped: this part needs funnel events (view_item" in out and "event_map" in out
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"event": ["install", "purchase"]}))
+    shell.run_cell("%%needs funnel\nx = 1")
+    assert shell.user_ns["x"] == 1

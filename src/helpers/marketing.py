@@ -1245,7 +1245,8 @@ def busiest_day(orders: pd.DataFrame, *, time: str = "ordered_at", tz: str = "UT
     >>> busiest_day(o).to_dict()
     {'day': '2025-01-02', 'orders': 2, 'median_day': 1.0, 'days': 3}
     """
-    days = orders[time].dt.tz_convert(tz).dt.floor("D").value_counts()
+    # the shop's calendar day: drop the zone before flooring (a midnight may not exist in it)
+    days = orders[time].dt.tz_convert(tz).dt.tz_localize(None).dt.floor("D").value_counts()
     if days.empty:
         return pd.Series({"day": None, "orders": 0, "median_day": np.nan, "days": 0})
     days = days.sort_index().sort_values(ascending=False, kind="stable")

@@ -54,16 +54,43 @@ def how_to_get(need: str) -> str:
     >>> how_to_get("sessions.device")
     'a device column in sessions'
     """
+    named = next((v for v in NAMED_NEEDS.values() if v[1] == need), None)
+    if named:
+        return named[2]
     table, _, column = need.partition(".")
     if column:
         return f"a {column} column in {table}"
     return _HOW.get(table, f"add {table}.csv")
 
 
+FUNNEL_EVENTS = ("view_item", "add_to_cart", "begin_checkout", "add_shipping_info",
+                 "add_payment_info", "purchase")
+
+
+def _has_funnel(store) -> bool:
+    ev = getattr(store, "events", None)
+    if ev is None or isinstance(ev, str) or "event" not in ev.columns:
+        return ev is not None and isinstance(ev, str)  # a Parquet path: trust the caller
+    return bool(ev["event"].isin(FUNNEL_EVENTS).any())
+
+
+NAMED_NEEDS = {
+    "funnel": (_has_funnel, "funnel events (view_item, add_to_cart, begin_checkout, "
+               "add_shipping_info, add_payment_info or purchase)",
+               "name your events after these roles (event_map in data.from_events)"),
+}
+"""Needs that are not a table or column: name -> (test on the store, what, how to get it)."""
+
+
 def missing(store, needs: list[str]) -> list[str]:
-    """The entries of ``needs`` (``table`` or ``table.column``) that ``store`` lacks."""
+    """The entries of ``needs`` (``table``, ``table.column`` or a name in ``NAMED_NEEDS``) that
+    ``store`` lacks."""
     out = []
     for need in needs:
+        if need in NAMED_NEEDS:
+            if not NAMED_NEEDS[need][0](store):
+                out.append(NAMED_NEEDS[need][1])
+            continue
         table, _, column = need.partition(".")
         df = getattr(store, table, None)
         if df is None:
