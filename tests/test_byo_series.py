@@ -210,7 +210,7 @@ def attribution_paths_store(paths: pd.DataFrame, folder: Path) -> Path:
     t0 = pd.Timestamp("2020-01-01", tz="UTC")
     for row in paths.itertuples(index=False):
         touches = [t.strip() for t in row.path.split(">")]
-        n_conv = int(round(row.total_conversions))
+        n_conv = round(row.total_conversions)
         value = row.total_conversion_value / n_conv if n_conv else 0.0
         for k in range(n_conv + int(row.total_null)):
             uid += 1
@@ -469,7 +469,7 @@ def claim_busiest_day(st, said):
 
 def claim_best_channel(st, said):
     text = said["01_traffic_sources"]
-    m = re.search(r"(?:^|[:.]\s+)([^,(:.\s][^,(:.]*?) converts best, (\S+) %", text, re.M) or \
+    m = re.search(r"(?:^|[:.]\s+)([^,(:.\s][^,(:.]*?) converts best, (\S+) %", text, re.MULTILINE) or \
         re.search(r"convert best \(([^:]+): (\S+) %", text)
     if not m:
         return None

@@ -75,8 +75,8 @@ def _has_funnel(store) -> bool:
 
 
 NAMED_NEEDS = {
-    "funnel": (_has_funnel, "funnel events (view_item, add_to_cart, begin_checkout, "
-               "add_shipping_info, add_payment_info or purchase)",
+    "funnel": (_has_funnel, ("funnel events (view_item, add_to_cart, begin_checkout, "
+                             "add_shipping_info, add_payment_info or purchase)"),
                "name your events after these roles (event_map in data.from_events)"),
 }
 """Needs that are not a table or column: name -> (test on the store, what, how to get it)."""
