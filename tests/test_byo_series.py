@@ -602,6 +602,8 @@ EXPECTED_CLAIMS = {
     "olist_real": {"claim_busiest_day", "claim_one_time_buyers", "claim_repeat_within_90_days"},
     "ab_data_real": {"claim_busiest_day", "claim_smaller_arm"},
     "instacart_real": {"claim_one_time_buyers", "claim_repeat_within_90_days"},
+    "cookie_cats_real": {"claim_busiest_day", "claim_visits_by_gap"},
+    "alexa_real": {"claim_busiest_day", "claim_one_time_buyers"},
     "paths_real": {"claim_best_channel", "claim_channel_test", "claim_busiest_day"},
     "ga4": {"claim_reconciliation", "claim_device_majority", "claim_best_channel",
             "claim_channel_test", "claim_cart_abandonment", "claim_one_time_buyers"},
