@@ -428,7 +428,10 @@ def _num(text: str) -> float:
 
 
 def _pct(x: float) -> float:
-    return round(100 * x, 1)
+    """A share at the precision the kit prints it (one decimal, two digits below 0.5 %)."""
+    from helpers.narrate import pct
+
+    return _num(pct(x).removesuffix(" %"))
 
 
 def claim_reconciliation(st, said):

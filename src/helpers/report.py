@@ -69,6 +69,8 @@ def execute(src: Path, dst: Path, *, data: str | None = None, timeout: int = 900
     return pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(src.parent),
                                kernel_name="python3", progress_bar=False, log_output=False,
                                execution_timeout=timeout,
+                               # a kernel can take over a minute to start on a busy 2-core machine
+                               start_timeout=300,
                                # the kernel warns about TCP transport at each start: log errors only
                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
 
