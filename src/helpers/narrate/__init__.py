@@ -94,7 +94,8 @@ def answer_key(explanation: str, *findings: str | None) -> Text:
 # --------------------------------------------------------------------------- numbers in words
 
 
-def _missing(x) -> bool:
+def missing(x) -> bool:
+    """True for None, NaN, NaT or pd.NA (and False for anything pandas cannot test)."""
     try:
         return x is None or bool(pd.isna(x))
     except (TypeError, ValueError):
@@ -107,7 +108,7 @@ def pct(x, digits: int = 1) -> str:
     Small shares keep two significant digits rather than rounding to 0 (``'0.04 %'``); whole
     percentages drop their decimals (``'100 %'``); a missing value is ``'n/a'``.
     """
-    if _missing(x):
+    if missing(x):
         return "n/a"
     v = 100 * float(x)
     if v != 0 and abs(v) < 10 ** -digits * 5:
@@ -122,7 +123,7 @@ def pct(x, digits: int = 1) -> str:
 
 def pp(x, digits: int = 1) -> str:
     """A difference of two shares in percentage points: ``-0.052`` -> ``'−5.2 pp'``."""
-    if _missing(x):
+    if missing(x):
         return "n/a"
     v = 100 * float(x)
     sign = "−" if v < 0 else "+"
@@ -131,14 +132,14 @@ def pp(x, digits: int = 1) -> str:
 
 def count(n) -> str:
     """A whole number with thousands separators: ``12345`` -> ``'12,345'``."""
-    if _missing(n):
+    if missing(n):
         return "n/a"
     return f"{round(float(n)):,}"
 
 
 def number(x, digits: int = 2) -> str:
     """A real number with thousands separators and ``digits`` decimals."""
-    if _missing(x):
+    if missing(x):
         return "n/a"
     return f"{float(x):,.{digits}f}"
 
@@ -149,7 +150,7 @@ def money(x, currency: str | None = None, digits: int = 2) -> str:
     >>> money(1099.87, "CNY"), money(-3, None, 0)
     ('1,099.87 CNY', '-3')
     """
-    if _missing(x):
+    if missing(x):
         return "n/a"
     text = f"{float(x):,.{digits}f}"
     return f"{text} {currency}" if currency else text
@@ -157,7 +158,7 @@ def money(x, currency: str | None = None, digits: int = 2) -> str:
 
 def interval(rate, low, high, digits: int = 1) -> str:
     """A share with its 95 % interval: ``'12.3 % (95 % CI 11.8–12.9 %)'``."""
-    if _missing(low) or _missing(high):
+    if missing(low) or missing(high):
         return pct(rate, digits)
     lo = pct(low, digits).removesuffix(" %")
     return f"{pct(rate, digits)} (95 % CI {lo}–{pct(high, digits)})"
@@ -165,7 +166,7 @@ def interval(rate, low, high, digits: int = 1) -> str:
 
 def p_value(p) -> str:
     """``'p < 0.001'`` or ``'p = 0.023'`` (two significant digits above 0.01)."""
-    if _missing(p):
+    if missing(p):
         return "p n/a"
     p = float(p)
     if p < 0.001:
@@ -177,7 +178,7 @@ def p_value(p) -> str:
 
 def duration(td) -> str:
     """A time span in the unit a person would use: ``'40 s'``, ``'4 min'``, ``'3.5 h'``, ``'9.1 days'``."""
-    if _missing(td):
+    if missing(td):
         return "n/a"
     s = pd.Timedelta(td).total_seconds()
     if abs(s) < 90:
@@ -205,12 +206,12 @@ def plural(n, one: str, many: str | None = None) -> str:
     >>> plural(1, "session"), plural(2345, "session"), plural(2, "query", "queries")
     ('1 session', '2,345 sessions', '2 queries')
     """
-    word = one if not _missing(n) and math.isclose(float(n), 1) else (many or one + "s")
+    word = one if not missing(n) and math.isclose(float(n), 1) else (many or one + "s")
     return f"{count(n)} {word}"
 
 
 def times(ratio, digits: int = 1) -> str:
     """A ratio as ``'2.3×'``."""
-    if _missing(ratio):
+    if missing(ratio):
         return "n/a"
     return f"{float(ratio):.{digits}f}×"

@@ -36,6 +36,9 @@ from helpers.narrate import (
     pp,
     takeaway,
 )
+from helpers.narrate import (
+    missing as _nan,
+)
 
 ALPHA = 0.05
 CANONICAL_LAST = "purchase"
@@ -43,13 +46,6 @@ FEW = 30
 """Below this many units at the previous step a step rate is called too few to be firm."""
 TYPICAL_ABANDONMENT = (0.60, 0.80)
 """The cart abandonment rate commonly reported for online shops (Baymard Institute's ~70 %)."""
-
-
-def _nan(x) -> bool:
-    try:
-        return x is None or bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def _c(name) -> str:

@@ -28,15 +28,11 @@ from helpers.narrate import (
     pp,
     takeaway,
 )
+from helpers.narrate import (
+    missing as _nan,
+)
 
 BASELINE = "popularity"
-
-
-def _nan(x) -> bool:
-    try:
-        return x is None or bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def _pp_ci(lo, hi) -> str:

@@ -27,6 +27,9 @@ from helpers.narrate import (
     plural,
     takeaway,
 )
+from helpers.narrate import (
+    missing as _nan,
+)
 
 FEW = 30
 """Below this many events a page's dwell time or a term's rate is too few to be firm."""
@@ -45,13 +48,6 @@ START, EXIT, MISSING = "(start)", "(exit)", "(missing)"
 
 def _c(name) -> str:
     return f"`{name}`"
-
-
-def _nan(x) -> bool:
-    try:
-        return x is None or bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------- 1 · paths

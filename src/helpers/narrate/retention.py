@@ -39,6 +39,9 @@ from helpers.narrate import (
     takeaway,
     times,
 )
+from helpers.narrate import (
+    missing as _nan,
+)
 
 ALPHA = 0.05
 HISTORY = ("orders", "months_since_last", "log_aov")
@@ -47,13 +50,6 @@ HISTORY = ("orders", "months_since_last", "log_aov")
 _WORDS = {"orders": "each extra past order", "months_since_last": "each month since the last order",
           "log_aov": "the average order value (log)", "coupon_share": "coupon use",
           "low_rating": "having written a low rating", "mobile": "being a mobile user"}
-
-
-def _nan(x) -> bool:
-    try:
-        return x is None or bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def _overlap(a, b) -> bool:
