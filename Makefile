@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?=
+PARAMS ?=
 
 # Use the project's kernel (not a user-wide one) and keep Jupyter quiet and deterministic.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -26,9 +27,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
-## Run every notebook on the bundled shop (or DATA=dir) and write reports/index.html
+## Run every notebook on the bundled shop (or DATA=dir; PARAMS="NAME=VALUE ..." sets notebook parameters) and write reports/index.html
 report: setup
-	$(BIN)/python -m helpers.report $(if $(DATA),--data "$(DATA)")
+	$(BIN)/python -m helpers.report $(if $(DATA),--data "$(DATA)") $(foreach p,$(PARAMS),--param "$(p)")
 
 ## Unit tests, docstring examples and nbval (strict) over the committed notebooks
 test: setup

@@ -227,7 +227,7 @@ def measure(case: str, shop: str, mode: str) -> dict:
 
 def run_case(case: str, shop: Path, mode: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--case", case, "--shop", str(shop),
-                          "--mode", mode], capture_output=True, text=True)
+                          "--mode", mode], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return {"case": case, "mode": mode, "error": out.stderr.strip().splitlines()[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -237,7 +237,7 @@ def report_seconds() -> float | None:
     """Wall time of executing the whole notebook series on the bundled shop (make report)."""
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "helpers.report", "--out", str(CACHE / "reports")],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     return round(time.perf_counter() - t0, 1) if done.returncode == 0 else None
 
 

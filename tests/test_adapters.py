@@ -6,7 +6,6 @@ import pytest
 from helpers import data
 from helpers.data import DataValidationError, load_store
 
-
 T0 = 1_433_221_332  # 2015-06-02, in seconds since 1970
 
 

@@ -42,6 +42,7 @@ def _us(ts: pd.Series) -> np.ndarray:
 
 
 def to_ga4(st) -> pd.DataFrame:
+    """A flat GA4 export, with a user property of the shop's own (``user_tier``)."""
     ev = st.events.merge(st.sessions[["session_id", "channel", "device"]], on="session_id")
     ev = ev.merge(st.items[["item_id", "name", "brand"]], on="item_id", how="left")
     src = ev["channel"].map(lambda c: _GA4_SOURCE[c][0])
@@ -69,6 +70,8 @@ def to_ga4(st) -> pd.DataFrame:
                         "quantity": o["quantity"]})
     extra = out.groupby("ga_session_id").head(1).assign(event_name="session_start")
     out = pd.concat([out.loc[out["event_name"] != "purchase"], buy, extra], ignore_index=True)
+    tier = st.users.set_index("user_id")["city_tier"]
+    out["user_tier"] = out["user_pseudo_id"].str[1:].astype("int64").map(tier).to_numpy()
     return out.sort_values(["event_timestamp", "ga_session_id"], kind="stable")
 
 
@@ -329,6 +332,10 @@ def test_each_format_converts_to_a_valid_store(converted):
         assert st.truth is None
 
 
+# notebook parameters an analyst would set for a store (make report PARAMS=...)
+STORE_PARAMS = {"cookie_cats_real": ["METRIC=return_day_7"]}
+
+
 @pytest.fixture(scope="module")
 def series(converted, tmp_path_factory):
     """Run the whole series on every store, two at a time (the machine has 2 cores)."""
@@ -337,7 +344,8 @@ def series(converted, tmp_path_factory):
     results = {}
     for i in range(0, len(jobs), 2):
         procs = [(name, out / name, subprocess.Popen(
-            [sys.executable, "-m", "helpers.report", "--data", str(folder), "--out", str(out / name)],
+            [sys.executable, "-m", "helpers.report", "--data", str(folder), "--out", str(out / name),
+             *[f"--param={p}" for p in STORE_PARAMS.get(name, [])]],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)) for name, folder in jobs[i:i + 2]]
         for name, folder, p in procs:
             log, _ = p.communicate(timeout=1800)
@@ -595,21 +603,58 @@ def claim_visits_by_gap(st, said):
         f"visits say {m[1]} sessions / {m[2]} visits, data has {got}"]
 
 
+def claim_primary_rate(st, said):
+    text = said["06_ab_testing"]
+    m = re.search(r"\*\*(Conversion|\S+ rate)\*\* \(primary\): (\S+) % in control, (\S+) % in "
+                  r"treatment", text)
+    if not m:
+        return None
+    from helpers import experiments as ex
+
+    win = pd.Timedelta(days=float(re.search(r"in the ([\d.]+) days? after assignment", text)[1]))
+    a, _ = ex.name_arms(st.assignments)
+    exp = re.search(r"Reading out \*\*(.+?)\*\*", text)[1]
+    a = a.loc[a["experiment"] == exp]
+    ends = [st.events["ts"].max()] + ([] if st.orders is None else [st.orders["ordered_at"].max()])
+    a = a.loc[a["assigned_at"] + win <= max(ends)]
+    if m[1] == "Conversion":
+        hits = st.orders[["user_id", "ordered_at"]].rename(columns={"ordered_at": "ts"})
+    else:
+        hits = st.events.loc[st.events["event"] == m[1].removesuffix(" rate"), ["user_id", "ts"]]
+    pair = a.merge(hits, on="user_id", how="left")
+    pair["hit"] = (pair["ts"] >= pair["assigned_at"]) & (pair["ts"] < pair["assigned_at"] + win)
+    rate = pair.groupby(["user_id", "variant"])["hit"].any().groupby("variant").mean()
+    got = (_pct(rate["control"]), _pct(rate["treatment"]))
+    return [] if (_num(m[2]), _num(m[3])) == got else [
+        f"primary metric says {m[2]} % / {m[3]} %, data has {got}"]
+
+
+def claim_own_breakdown(st, said):
+    m = re.search(r"also broken down by `(\w+)` \((users|sessions), (\d+) values\)",
+                  said["03_conversion_funnel"])
+    if not m:
+        return None
+    levels = getattr(st, m[2])[m[1]].nunique()
+    return [] if int(m[3]) == levels else [f"breakdown {m[1]} says {m[3]} values, data has {levels}"]
+
+
 CLAIMS = [claim_reconciliation, claim_device_majority, claim_busiest_day, claim_best_channel,
           claim_channel_test, claim_smaller_arm, claim_busiest_order_day, claim_cart_abandonment,
-          claim_one_time_buyers, claim_repeat_within_90_days, claim_visits_by_gap]
+          claim_one_time_buyers, claim_repeat_within_90_days, claim_visits_by_gap,
+          claim_primary_rate, claim_own_breakdown]
 
 # the claims each real data set must make (so that a narrator that stops saying them fails)
 EXPECTED_CLAIMS = {
     "rees46_real": {"claim_reconciliation", "claim_visits_by_gap"},
     "olist_real": {"claim_busiest_day", "claim_one_time_buyers", "claim_repeat_within_90_days"},
-    "ab_data_real": {"claim_busiest_day", "claim_smaller_arm"},
+    "ab_data_real": {"claim_busiest_day", "claim_smaller_arm", "claim_primary_rate"},
     "instacart_real": {"claim_one_time_buyers", "claim_repeat_within_90_days"},
-    "cookie_cats_real": {"claim_busiest_day", "claim_visits_by_gap"},
+    "cookie_cats_real": {"claim_busiest_day", "claim_visits_by_gap", "claim_primary_rate"},
     "alexa_real": {"claim_busiest_day", "claim_one_time_buyers"},
     "paths_real": {"claim_best_channel", "claim_channel_test", "claim_busiest_day"},
     "ga4": {"claim_reconciliation", "claim_device_majority", "claim_best_channel",
-            "claim_channel_test", "claim_cart_abandonment", "claim_one_time_buyers"},
+            "claim_channel_test", "claim_cart_abandonment", "claim_one_time_buyers",
+            "claim_own_breakdown"},
     "online_retail": {"claim_one_time_buyers", "claim_repeat_within_90_days"},
 }
 

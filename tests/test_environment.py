@@ -66,3 +66,13 @@ def test_constraints_pin_every_direct_dependency_exactly():
         if name == "python":
             continue
         assert reverse.get(name, name) in pins, f"{name} is not pinned in constraints.txt"
+
+
+def test_code_is_ruff_clean():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
+                          "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True,
+                         check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-1000:]

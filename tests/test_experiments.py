@@ -392,3 +392,83 @@ def test_arms_with_other_names_are_read_as_control_and_treatment():
     # three arms are left as logged, and health counts them as other
     assert mapped["variant"].tolist()[6:] == ["x", "y", "z"]
     assert ex.health(mapped).set_index("experiment").loc["three", "other"] == 3
+
+
+# ----------------------------------------------------------------------------- event metrics
+
+
+def _game():
+    """Six players installed on 1 Jan; a day-7 return event for some, no orders at all."""
+    from helpers.data import Store
+
+    t = pd.Timestamp("2025-01-01", tz="UTC")
+    a = pd.DataFrame({"experiment": "gate", "user_id": range(1, 7),
+                      "variant": ["control"] * 3 + ["treatment"] * 3, "assigned_at": t})
+    ev = pd.DataFrame({
+        "user_id": [1, 2, 3, 4, 5, 6, 1, 4, 5, 2, 6],
+        "ts": [t] * 6 + [t + pd.Timedelta("7D")] * 3 + [t + pd.Timedelta("30D")] * 2,
+        "event": ["install"] * 6 + ["return_day_7"] * 5})
+    return Store(events=ev, assignments=a)
+
+
+def test_event_metric_counts_users_with_the_event_inside_their_window():
+    st = _game()
+    m = ex.user_metrics(st, "gate", window_days=10, metric="return_day_7")
+    # users 2 and 6 came back on day 30, outside the 10-day window
+    assert m.set_index("user_id")["converted"].to_dict() == {
+        1: True, 2: False, 3: False, 4: True, 5: True, 6: False}
+    assert "orders" not in m and m.attrs["metric"] == "return_day_7"
+
+
+def test_event_metric_readout_has_the_primary_row_alone_without_orders():
+    res = ex.analyze(_game(), "gate", window_days=10, metric="return_day_7")
+    assert res["metric"].tolist() == ["sample ratio (SRM)", "return_day_7 rate"]
+    row = res.iloc[1]
+    assert (row["control"], row["treatment"]) == pytest.approx((1 / 3, 2 / 3))
+    ref = wald_test_2indep(2, 3, 1, 3, method="wald", compare="diff")
+    assert row["effect"] == pytest.approx(1 / 3)
+    assert row["p_value"] == pytest.approx(ref.pvalue)
+
+
+def test_event_metric_with_orders_keeps_the_order_metrics(store):
+    a = store.assignments
+    name = a["experiment"].iloc[0]
+    res = ex.analyze(store, name, metric="add_to_cart")
+    assert res["metric"].tolist() == ["sample ratio (SRM)", "add_to_cart rate", "revenue per user",
+                                      "AOV", "cancel/refund rate"]
+    # the share with an add_to_cart in the window, by hand
+    aa = a.loc[a["experiment"] == name]
+    end = max(store.events["ts"].max(), store.orders["ordered_at"].max())
+    aa = aa.loc[aa["assigned_at"] + pd.Timedelta("90D") <= end]
+    carts = store.events.loc[store.events["event"] == "add_to_cart", ["user_id", "ts"]]
+    pair = aa.merge(carts, on="user_id", how="left")
+    pair["hit"] = (pair["ts"] >= pair["assigned_at"]) & (pair["ts"] < pair["assigned_at"]
+                                                         + pd.Timedelta("90D"))
+    rate = pair.groupby(["user_id", "variant"])["hit"].any().groupby("variant").mean()
+    got = res.set_index("metric").loc["add_to_cart rate", ["control", "treatment"]]
+    assert got.tolist() == pytest.approx([rate["control"], rate["treatment"]])
+
+
+def test_event_metric_unknown_event_and_missing_orders_are_named_errors():
+    st = _game()
+    with pytest.raises(ValueError, match="'signup'.*no such event.*install"):
+        ex.user_metrics(st, "gate", metric="signup")
+    with pytest.raises(ValueError, match="needs the orders table, or an event"):
+        ex.user_metrics(st, "gate")
+
+
+def test_metric_events_lists_events_some_but_not_all_users_had():
+    got = ex.metric_events(_game(), "gate", window_days=10)
+    # install: every user (no contrast); return_day_7: 3 of 6 inside 10 days
+    assert got.to_dict("list") == {"event": ["return_day_7"], "users": [3], "share": [0.5]}
+
+
+def test_guardrail_without_orders_in_an_arm_is_no_test_not_an_error():
+    m = pd.DataFrame({"variant": ["control", "treatment"] * 3,
+                      "converted": [True, False, False, False, True, False],
+                      "orders": [1, 0, 0, 0, 1, 0], "completed": [1, 0, 0, 0, 1, 0],
+                      "revenue": [10.0, 0, 0, 0, 5.0, 0], "bad_orders": 0})
+    m.loc[m["variant"] == "treatment", ["orders", "completed", "revenue"]] = 0
+    out = ex.metric_table(m).set_index("metric")
+    # treatment has no orders at all: no AOV and no guardrail test, and no crash
+    assert np.isnan(out.loc[["AOV", "cancel/refund rate"], "p_value"]).all()

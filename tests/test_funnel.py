@@ -404,3 +404,47 @@ def test_a_recent_cart_is_censored_even_when_it_was_bought():
     assert by["device"].tolist() == ["d", "m"] and by["censored"].tolist() == [1, 1]
     none = fu.cart_abandonment(mk([(1, 1, 0, "view_item", "m")]))
     assert none[["carts", "censored"]].values.tolist() == [[0, 0]]
+
+
+# ----------------------------------------------------------------------------- own breakdowns
+
+
+def _attr_store():
+    ses = pd.DataFrame({"session_id": [1, 2, 3, 4], "user_id": [1, 2, 3, 3],
+                        "started_at": pd.Timestamp("2025-01-01", tz="UTC"),
+                        "device": ["mobile"] * 4, "landing": ["a", "b", "a", "a"]})
+    users = pd.DataFrame({"user_id": [1, 2, 3], "plan": ["pro", "free", "free"],
+                          "zip": ["10115", "20095", "80331"], "score": [1, 2, 2],
+                          "region": ["north", "south", "south"]})
+    return ses, users
+
+
+def test_breakdown_columns_takes_the_data_s_own_attributes_with_few_values():
+    ses, users = _attr_store()
+    got = fu.breakdown_columns(ses, users, max_levels=2)
+    # landing and plan are the data's own with 2 values; zip is one value per user (an id);
+    # region is a canonical users column (shown only when asked for)
+    assert got.to_dict("list") == {"column": ["landing", "plan", "score"],
+                                   "table": ["sessions", "users", "users"], "levels": [2, 2, 2]}
+    assert fu.breakdown_columns(ses, users, max_levels=1).attrs["too_many_levels"] == [
+        "landing", "plan", "score"]
+
+
+def test_breakdown_columns_by_name_checks_the_names():
+    ses, users = _attr_store()
+    assert fu.breakdown_columns(ses, users, ["region"]).to_dict("list") == {
+        "column": ["region"], "table": ["users"], "levels": [2]}
+    with pytest.raises(ValueError, match="'tier': no such column.*'plan'"):
+        fu.breakdown_columns(ses, users, "tier")
+
+
+def test_by_attribute_reads_a_user_attribute_from_the_session_s_user():
+    ses, users = _attr_store()
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    ev = pd.DataFrame({"session_id": [1, 1, 2, 3, 4, 4], "user_id": [1, 1, 2, 3, 3, 3],
+                       "ts": t0 + pd.to_timedelta([0, 1, 0, 0, 0, 1], unit="min"),
+                       "event": ["view", "buy", "view", "view", "view", "buy"]})
+    f = fu.by_attribute(ev, ["view", "buy"], "plan", sessions=ses, users=users)
+    # free: sessions 2, 3, 4 (one bought); pro: session 1 (bought)
+    got = f.set_index(["plan", "step"])["n"].to_dict()
+    assert got == {("free", "view"): 3, ("free", "buy"): 1, ("pro", "view"): 1, ("pro", "buy"): 1}

@@ -92,3 +92,21 @@ def test_a_bad_store_stops_the_report_before_any_notebook(tmp_path, capsys):
     assert report.main(["--data", str(tmp_path / "bad"), "--out", str(out)]) == 2
     assert "events.event" in capsys.readouterr().err
     assert (out / "index.html").read_text() == "previous run"
+
+
+def test_parse_params_names_the_parameters_there_are():
+    books = report.notebooks()
+    with pytest.raises(ValueError, match="no notebook has a parameter 'WINDOWDAYS'.*WINDOW_DAYS"):
+        report.parse_params(["WINDOWDAYS=14"], books)
+    with pytest.raises(ValueError, match="write NAME=VALUE"):
+        report.parse_params(["METRIC"], books)
+    with pytest.raises(ValueError, match="DATA is set with"):
+        report.parse_params(["DATA=/tmp"], books)
+    got = report.parse_params(["BREAKDOWNS=['plan', 'tier']", "EXPERIMENT=None", "K=5"], books)
+    assert got == {"BREAKDOWNS": ["plan", "tier"], "EXPERIMENT": None, "K": 5}
+
+
+def test_report_cli_stops_on_an_unknown_parameter_before_running_anything(tmp_path, capsys):
+    assert report.main(["--out", str(tmp_path), "--param", "METRICS=x"]) == 2
+    assert "no notebook has a parameter 'METRICS'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

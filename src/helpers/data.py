@@ -21,8 +21,8 @@ Examples
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -730,7 +730,7 @@ def _read_meta(root: Path) -> dict:
     if meta.get("timezone"):
         try:
             pd.Timestamp("2000-01-01", tz=meta["timezone"])
-        except Exception:
+        except (KeyError, ValueError, TypeError):  # zoneinfo's error is a KeyError
             raise DataValidationError("meta", "timezone", f"unknown time zone {meta['timezone']!r} "
                                       "(use an IANA name such as 'Asia/Shanghai' or 'UTC')") from None
     return meta
@@ -899,7 +899,7 @@ def _coerce_column(table: str, col: str, kind: str, s: pd.Series) -> pd.Series:
     return s.where(s.isna(), s.astype(str)).astype("str")
 
 
-_ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d|\bUTC|\bGMT)\s*$", re.I)
+_ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d|\bUTC|\bGMT)\s*$", re.IGNORECASE)
 _SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}\b")
 _NS_MIN, _NS_MAX = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
 
@@ -1901,7 +1901,7 @@ def guess_format(source: Path) -> str | None:
     try:
         cols = set(pd.read_parquet(source).columns) if source.suffix == ".parquet" else \
             set(pd.read_csv(source, nrows=0, encoding="latin-1").columns)
-    except Exception:
+    except (OSError, ValueError):  # unreadable: no guess (pyarrow's errors are OSError/ValueError)
         return None
     return next((fmt for fmt, need in _SIGNATURES.items() if need <= cols), None)
 

@@ -19,8 +19,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 MEMORY_LIMIT = os.environ.get("HELPERS_DUCKDB_MEMORY", "2GB")
 """DuckDB's memory cap for out-of-core work (it spills to a temp directory beyond it)."""
 

@@ -448,7 +448,7 @@ def aa_peeking(*, n_sims: int = 4000, looks: int = 10, users_per_look: int = 500
 
 
 def user_metrics(store, experiment: str, *, window_days: float = 90,
-                 pre_days: float = 90) -> pd.DataFrame:
+                 pre_days: float = 90, metric: str | None = None) -> pd.DataFrame:
     """One row per assigned user with the experiment's metrics, measured from ``assigned_at``.
 
     Columns: ``user_id``, ``variant``, ``assigned_at``, ``converted`` (placed an order of any
@@ -458,6 +458,11 @@ def user_metrics(store, experiment: str, *, window_days: float = 90,
     ``pre_revenue`` (completed revenue in the ``pre_days`` before assignment: the CUPED
     covariate; 0 for new users). When the orders carry no revenue at all (orders derived from
     purchase events), ``revenue`` and ``pre_revenue`` are NaN.
+
+    ``metric`` names an event to use as the primary metric instead of an order: ``converted``
+    is then True for users with that event in their window (a game's "came back on day 7", a
+    sign-up, an add to cart), read from ``events``. The order columns are kept when the store
+    has orders and left out when it has none.
 
     Users whose window runs past the end of the data would be under-counted, so they are left
     out; how many is in ``.attrs["dropped"]`` (and ``.attrs["data_end"]``).
@@ -477,8 +482,12 @@ def user_metrics(store, experiment: str, *, window_days: float = 90,
     >>> m[["user_id", "converted", "revenue"]].to_dict("list")
     {'user_id': [1, 2], 'converted': [False, True], 'revenue': [0.0, 10.0]}
     """
-    if store.assignments is None or store.orders is None:
-        raise ValueError("user_metrics needs the assignments and orders tables")
+    if store.assignments is None:
+        raise ValueError("user_metrics needs the assignments table")
+    if metric is None and store.orders is None:
+        raise ValueError("user_metrics needs the orders table, or an event as the metric "
+                         "(metric=...)")
+    events = _metric_events(store, metric)
     a = store.assignments.loc[store.assignments["experiment"] == experiment]
     if a.empty:
         known = sorted(store.assignments["experiment"].unique().tolist())
@@ -487,7 +496,7 @@ def user_metrics(store, experiment: str, *, window_days: float = 90,
     if bad.any():
         raise ValueError(f"assignments.variant: {int(bad.sum())} rows of {experiment!r} are not "
                          f"control/treatment, e.g. {a.loc[bad, 'variant'].iloc[0]!r}")
-    ends = [store.orders["ordered_at"].max()]
+    ends = [] if store.orders is None else [store.orders["ordered_at"].max()]
     if store.events is not None and "ts" in store.events:
         ends.append(store.events["ts"].max())
     data_end = max(ends)
@@ -495,6 +504,11 @@ def user_metrics(store, experiment: str, *, window_days: float = 90,
     full = a["assigned_at"] + win <= data_end
     a = a.loc[full, ["user_id", "variant", "assigned_at"]].sort_values(
         ["assigned_at", "user_id"], kind="stable").reset_index(drop=True)
+    if store.orders is None:
+        out = a.copy()
+        out.insert(3, "converted", _did_event(a, events, win))
+        out.attrs.update(dropped=int((~full).sum()), data_end=data_end, metric=metric)
+        return out
 
     o = store.orders[["user_id", "ordered_at", "status", "revenue"]].merge(
         a[["user_id", "assigned_at"]], on="user_id")
@@ -515,13 +529,76 @@ def user_metrics(store, experiment: str, *, window_days: float = 90,
     out[cols] = out[cols].fillna(0)
     out[["orders", "completed", "bad_orders"]] = out[["orders", "completed", "bad_orders"]].astype(
         "int64")
-    out.insert(3, "converted", out["orders"] > 0)
+    out.insert(3, "converted", out["orders"] > 0 if metric is None
+               else _did_event(a, events, win))
     if store.orders["revenue"].isna().all():
         # orders derived from purchase events may carry no amounts: unknown, not zero
         out[["revenue", "pre_revenue"]] = np.nan
-    out.attrs["dropped"] = int((~full).sum())
-    out.attrs["data_end"] = data_end
+    out.attrs.update(dropped=int((~full).sum()), data_end=data_end, metric=metric)
     return out
+
+
+def _metric_events(store, metric: str | None) -> pd.DataFrame | None:
+    """The ``user_id``/``ts`` of the metric event, checked: None when the metric is an order."""
+    if metric is None:
+        return None
+    ev = store.events
+    if ev is None or isinstance(ev, str) or not {"user_id", "ts", "event"} <= set(ev.columns):
+        raise ValueError(f"metric={metric!r} needs an events table with user_id, ts and event")
+    hit = ev["event"] == metric
+    if not hit.any():
+        names = ev["event"].value_counts().index[:8].tolist()
+        raise ValueError(f"metric={metric!r}: no such event in events.event; the most frequent "
+                         f"are {names}")
+    return ev.loc[hit, ["user_id", "ts"]]
+
+
+def _did_event(a: pd.DataFrame, events: pd.DataFrame, win: pd.Timedelta) -> np.ndarray:
+    """For each assignment row: did its user have a metric event in ``[assigned_at, +win)``?"""
+    e = events.merge(a[["user_id", "assigned_at"]].reset_index(), on="user_id")
+    dt = e["ts"] - e["assigned_at"]
+    hit = e.loc[(dt >= pd.Timedelta(0)) & (dt < win), "index"].unique()
+    return a.index.isin(hit)
+
+
+def metric_name(metric: str | None) -> str:
+    """The readout's name of the primary metric: ``'conversion'`` (an order) or ``'<event> rate'``.
+
+    >>> metric_name(None), metric_name("return_day_7")
+    ('conversion', 'return_day_7 rate')
+    """
+    return "conversion" if metric is None else f"{metric} rate"
+
+
+def metric_events(store, experiment: str, *, window_days: float = 90,
+                  top: int = 8) -> pd.DataFrame:
+    """Candidate event metrics: the share of an experiment's users with each event after assignment.
+
+    For a log without orders (a game, an app): which events could be the primary metric. One
+    row per event that some but not all assigned users had in their window, with ``users`` and
+    ``share``, most frequent first (at most ``top``).
+
+    >>> from helpers.data import Store
+    >>> t = pd.Timestamp("2025-01-01", tz="UTC")
+    >>> a = pd.DataFrame({"experiment": "x", "user_id": [1, 2], "variant": ["control", "treatment"],
+    ...                   "assigned_at": [t, t]})
+    >>> ev = pd.DataFrame({"user_id": [1, 2, 2], "ts": [t, t, t + pd.Timedelta("1D")],
+    ...                    "event": ["open", "open", "return"]})
+    >>> metric_events(Store(events=ev, assignments=a), "x", window_days=2).to_dict("list")
+    {'event': ['return'], 'users': [1], 'share': [0.5]}
+    """
+    a = store.assignments.loc[store.assignments["experiment"] == experiment,
+                              ["user_id", "assigned_at"]]
+    e = store.events[["user_id", "ts", "event"]].merge(a, on="user_id")
+    dt = e["ts"] - e["assigned_at"]
+    e = e.loc[(dt >= pd.Timedelta(0)) & (dt < pd.Timedelta(days=window_days))]
+    n = a["user_id"].nunique()
+    users = e.groupby("event")["user_id"].nunique()
+    users = users.loc[(users > 0) & (users < n)]
+    out = pd.DataFrame({"event": users.index.astype(str), "users": users.to_numpy()})
+    out = out.sort_values(["users", "event"], ascending=[False, True], kind="stable").head(top)
+    out["share"] = out["users"] / n
+    return out.reset_index(drop=True)
 
 
 _COLUMNS = ["experiment", "metric", "role", "n_control", "n_treatment", "control", "treatment",
@@ -591,19 +668,22 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
     rows = []
     r = compare_proportions(int(c["converted"].sum()), len(c), int(t["converted"].sum()), len(t),
                             alpha=alpha)
-    rows.append({"metric": "conversion", "role": "primary", **r})
-    if m["revenue"].isna().all():  # no revenue recorded: the money metrics have no test
+    rows.append({"metric": metric_name(m.attrs.get("metric")), "role": "primary", **r})
+    if "orders" not in m:  # an event metric on a store without orders: the primary alone
+        pass
+    elif m["revenue"].isna().all():  # no revenue recorded: the money metrics have no test
         rows += [{"metric": name, "role": "secondary", "p_value": np.nan}
                  for name in ("revenue per user", "AOV")]
     else:
         rows.append({"metric": "revenue per user", "role": "secondary",
                      **compare_means(c["revenue"], t["revenue"], alpha=alpha)})
         rows.append({"metric": "AOV", "role": "secondary",
-                     **compare_ratios(c["revenue"], c["completed"], t["revenue"],
-                                      t["completed"], alpha=alpha)})
-    rows.append({"metric": "cancel/refund rate", "role": "guardrail",
-                 **compare_ratios(c["bad_orders"], c["orders"], t["bad_orders"], t["orders"],
-                                  alpha=alpha)})
+                     **_ratio_or_nan(c["revenue"], c["completed"], t["revenue"], t["completed"],
+                                     alpha)})
+    if "orders" in m:
+        rows.append({"metric": "cancel/refund rate", "role": "guardrail",
+                     **_ratio_or_nan(c["bad_orders"], c["orders"], t["bad_orders"], t["orders"],
+                                     alpha)})
     out = pd.DataFrame(rows)
     out.insert(0, "experiment", experiment)
     out["n_control"], out["n_treatment"] = len(c), len(t)
@@ -613,9 +693,16 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
     return out
 
 
+def _ratio_or_nan(num_c, den_c, num_t, den_t, alpha) -> dict:
+    """:func:`compare_ratios`, or no test (NaN) when an arm has nothing in the denominator."""
+    if min(np.sum(den_c), np.sum(den_t)) <= 0 or min(len(den_c), len(den_t)) < 2:
+        return {"p_value": np.nan}
+    return compare_ratios(num_c, den_c, num_t, den_t, alpha=alpha)
+
+
 def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float = 90,
             alpha: float = 0.05, correction: str = "holm",
-            expected_ratios=(0.5, 0.5)) -> pd.DataFrame:
+            expected_ratios=(0.5, 0.5), metric: str | None = None) -> pd.DataFrame:
     """The readout of one experiment as one tidy table: SRM first, then each metric.
 
     Metrics are those of :func:`metric_table` on :func:`user_metrics` (window and pre-period
@@ -623,6 +710,9 @@ def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float 
     primary metric and the guardrail, corrected among the secondary metrics (Holm by default).
     ``verdict`` is plain language and agrees with its row's CI and p; when the SRM check fails (p < 0.001) every row says
     "do not trust: SRM", because a broken split biases every comparison.
+
+    ``metric`` names an event as the primary metric instead of an order (see
+    :func:`user_metrics`); its row is called ``'<event> rate'``.
 
     ``.attrs["dropped"]`` counts assigned users left out because their window is not complete.
 
@@ -633,7 +723,8 @@ def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float 
     >>> res[["metric", "verdict"]].head(2).values.tolist()
     [['sample ratio (SRM)', 'do not trust: SRM'], ['conversion', 'do not trust: SRM']]
     """
-    m = user_metrics(store, experiment, window_days=window_days, pre_days=pre_days)
+    m = user_metrics(store, experiment, window_days=window_days, pre_days=pre_days,
+                     metric=metric)
     n = m["variant"].value_counts().reindex(list(VARIANTS), fill_value=0)
     s = srm(n.to_numpy(), expected_ratios)
     shares = s["shares"]
@@ -653,7 +744,7 @@ def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float 
 
 
 def by_segment(store, experiment: str, by: str = "device", *, window_days: float = 90,
-               alpha: float = 0.05) -> pd.DataFrame:
+               alpha: float = 0.05, metric: str | None = None) -> pd.DataFrame:
     """Conversion effect per segment (a ``users`` column), with Holm and BH adjusted p-values.
 
     Slicing a test into segments multiplies the chances of a false "win"; the adjusted columns
@@ -670,7 +761,7 @@ def by_segment(store, experiment: str, by: str = "device", *, window_days: float
     """
     if store.users is None or by not in store.users.columns:
         raise ValueError(f"by_segment needs users.{by}")
-    m = user_metrics(store, experiment, window_days=window_days).merge(
+    m = user_metrics(store, experiment, window_days=window_days, metric=metric).merge(
         store.users[["user_id", by]], on="user_id", how="left")
     m[by] = m[by].fillna("(unknown)")
     g = m.groupby([by, "variant"])["converted"].agg(["sum", "size"]).unstack("variant",

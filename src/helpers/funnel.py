@@ -429,6 +429,101 @@ def funnel(events, steps, *, unit: str = "session", window=None, by=None,
     return summarize(j)
 
 
+STANDARD_BREAKDOWNS = ("device", "channel")
+"""The breakdowns every notebook shows when the sessions carry them."""
+
+
+def breakdown_columns(sessions: pd.DataFrame | None, users: pd.DataFrame | None = None,
+                      names=None, *, max_levels: int = 12) -> pd.DataFrame:
+    """Session and user columns to break a funnel down by, beyond device and channel.
+
+    With ``names`` None: every attribute the data carries beyond the canonical tables' columns
+    (what an adapter kept from the source: a lifecycle stage, a plan, a cohort) that has 2 to
+    ``max_levels`` distinct values, one of them shared by several rows; a column with more
+    values, or a different value on every row, is an identifier or a measure, not a segment. With ``names`` (a column name or a list): exactly those columns, checked. A
+    column on both tables is read from ``sessions``.
+
+    Returns
+    -------
+    DataFrame with ``column``, ``table`` (``'sessions'`` or ``'users'``) and ``levels``
+    (distinct non-missing values); ``.attrs["too_many_levels"]`` lists the attributes left
+    out for having more than ``max_levels`` values.
+
+    Examples
+    --------
+    >>> ses = pd.DataFrame({"session_id": [1, 2, 3], "user_id": [1, 2, 3],
+    ...                     "started_at": pd.Timestamp("2025-01-01", tz="UTC"),
+    ...                     "device": ["mobile"] * 3})
+    >>> users = pd.DataFrame({"user_id": [1, 2, 3], "lifecycle": ["new", "loyal", "new"],
+    ...                       "email": ["a@x", "b@x", "c@x"]})
+    >>> breakdown_columns(ses, users).to_dict("list")
+    {'column': ['lifecycle'], 'table': ['users'], 'levels': [2]}
+    >>> breakdown_columns(ses, users, "device")["table"].tolist()
+    ['sessions']
+    """
+    from helpers.data import SCHEMA
+
+    tables = {"sessions": sessions, "users": users}
+    if names is not None:
+        names = [names] if isinstance(names, str) else list(names)
+        rows = []
+        for name in names:
+            where = next((t for t, df in tables.items() if df is not None and name in df.columns
+                          and name not in ("session_id", "user_id")), None)
+            if where is None:
+                have = sorted({c for df in tables.values() if df is not None for c in df.columns}
+                              - {"session_id", "user_id"})
+                raise ValueError(f"breakdown {name!r}: no such column in sessions or users; "
+                                 f"they have {have}")
+            rows.append((name, where, int(tables[where][name].nunique())))
+        return pd.DataFrame(rows, columns=["column", "table", "levels"])
+    rows, wide, seen = [], [], set(STANDARD_BREAKDOWNS)
+    for table, df in tables.items():
+        if df is None:
+            continue
+        for col in df.columns:
+            if col in SCHEMA[table] or col in seen:
+                continue
+            seen.add(col)
+            levels = int(df[col].nunique())
+            if levels == df[col].notna().sum():  # a value per row: an identifier
+                continue
+            if 2 <= levels <= max_levels:
+                rows.append((col, table, levels))
+            elif levels > max_levels:
+                wide.append(col)
+    out = pd.DataFrame(rows, columns=["column", "table", "levels"])
+    out.attrs["too_many_levels"] = wide
+    return out
+
+
+def by_attribute(events: pd.DataFrame, steps, column: str, *, sessions: pd.DataFrame,
+                 users: pd.DataFrame | None = None, **kwargs) -> pd.DataFrame:
+    """:func:`funnel` broken down by a column of ``sessions`` or, failing that, of ``users``.
+
+    A user attribute is copied onto each of the user's sessions (by ``user_id``), so the
+    segment of a unit is the one of the user whose session starts its best attempt.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2], "user_id": [1, 1, 2],
+    ...     "ts": pd.to_datetime([0, 30, 0], unit="s", utc=True), "event": ["view", "cart", "view"]})
+    >>> ses = pd.DataFrame({"session_id": [1, 2], "user_id": [1, 2]})
+    >>> users = pd.DataFrame({"user_id": [1, 2], "plan": ["pro", "free"]})
+    >>> by_attribute(ev, ["view", "cart"], "plan", sessions=ses, users=users)[["plan", "step", "n"]]
+       plan  step  n
+    0  free  view  1
+    1  free  cart  0
+    2   pro  view  1
+    3   pro  cart  1
+    """
+    if column not in sessions.columns:
+        if users is None or column not in users.columns:
+            raise ValueError(f"by_attribute: neither sessions nor users have a column {column!r}")
+        sessions = attach(sessions, users, column, on="user_id")
+    return funnel(events, steps, by=column, sessions=sessions, **kwargs)
+
+
 def summarize(j: pd.DataFrame) -> pd.DataFrame:
     """Count a :func:`journeys` table into the funnel table of :func:`funnel`.
 

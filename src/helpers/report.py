@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import ast
 import html
 import re
 import sys
@@ -31,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _EXTERNAL = [
     # <script src="http..."></script> and <link ... href="http..."> tags
-    re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*", re.I),
-    re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>\s*", re.I),
+    re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*", re.IGNORECASE),
+    re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>\s*", re.IGNORECASE),
     # module scripts that import from a CDN (nbconvert's optional mermaid renderer)
     re.compile(r"<script type=\"module\">(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>\s*",
-               re.I | re.S),
+               re.IGNORECASE | re.DOTALL),
 ]
 
 
@@ -60,11 +61,18 @@ def title_and_purpose(nb) -> tuple[str, str]:
     return "(untitled)", ""
 
 
-def execute(src: Path, dst: Path, *, data: str | None = None, timeout: int = 900):
-    """Execute ``src`` with papermill into ``dst``; ``data`` goes to the ``DATA`` parameter."""
+def execute(src: Path, dst: Path, *, data: str | None = None, timeout: int = 900,
+            params: dict | None = None):
+    """Execute ``src`` with papermill into ``dst``; ``data`` goes to the ``DATA`` parameter.
+
+    ``params`` sets other parameters; only those the notebook's parameters cell defines are
+    passed (see :func:`parameters`)."""
     import papermill as pm
 
-    params = {} if data is None else {"DATA": str(Path(data).resolve())}
+    own = parameters(src)
+    params = {k: v for k, v in (params or {}).items() if k in own}
+    if data is not None:
+        params["DATA"] = str(Path(data).resolve())
     dst.parent.mkdir(parents=True, exist_ok=True)
     return pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(src.parent),
                                kernel_name="python3", progress_bar=False, log_output=False,
@@ -73,6 +81,47 @@ def execute(src: Path, dst: Path, *, data: str | None = None, timeout: int = 900
                                start_timeout=300,
                                # the kernel warns about TCP transport at each start: log errors only
                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+
+
+def parameters(src: Path) -> list[str]:
+    """The names a notebook's ``parameters`` cell assigns, in order.
+
+    >>> parameters(ROOT / "notebooks" / "06_ab_testing.ipynb")
+    ['DATA', 'EXPERIMENT', 'WINDOW_DAYS', 'METRIC']
+    """
+    nb = nbformat.read(src, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", cell.source, re.MULTILINE)
+    return []
+
+
+def parse_params(pairs: list[str], books: list[Path]) -> dict:
+    """``["METRIC=return_day_7", "WINDOW_DAYS=14"]`` as ``{name: value}``, checked.
+
+    Values are Python literals where they read as one (``14``, ``None``, ``0.5``), else text.
+    A name that no notebook defines is a ValueError naming the parameters there are.
+
+    >>> parse_params(["METRIC=return_day_7", "WINDOW_DAYS=14"], [ROOT / "notebooks" / "06_ab_testing.ipynb"])
+    {'METRIC': 'return_day_7', 'WINDOW_DAYS': 14}
+    """
+    known = sorted({name for b in books for name in parameters(b)} - {"DATA"})
+    out = {}
+    for pair in pairs:
+        name, eq, text = pair.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise ValueError(f"parameter {pair!r}: write NAME=VALUE, e.g. METRIC=return_day_7")
+        if name == "DATA":
+            raise ValueError("DATA is set with DATA=dir (make) or --data, not as a parameter")
+        if name not in known:
+            raise ValueError(f"no notebook has a parameter {name!r}; the parameters are "
+                             f"{', '.join(known)}")
+        try:
+            out[name] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            out[name] = text.strip()
+    return out
 
 
 def refresh(paths: list[Path], *, timeout: int = 900, echo=print) -> None:
@@ -114,16 +163,19 @@ def strip_external(page: str) -> str:
 
 def external_references(page: str) -> list[str]:
     """Script or stylesheet references in ``page`` that would need the network."""
-    found = re.findall(r"<script\b[^>]*\bsrc=\"(https?://[^\"]*)\"", page, re.I)
-    found += re.findall(r"<link\b[^>]*\bhref=\"(https?://[^\"]*)\"", page, re.I)
+    found = re.findall(r"<script\b[^>]*\bsrc=\"(https?://[^\"]*)\"", page, re.IGNORECASE)
+    found += re.findall(r"<link\b[^>]*\bhref=\"(https?://[^\"]*)\"", page, re.IGNORECASE)
     found += re.findall(r"import[^;\n]*from\s+[\"'](https?://[^\"']*)", page)
     found += re.findall(r"@import\s+url\([\"']?(https?://[^\"')]*)", page)
     return found
 
 
 def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
-          folder: str | Path = ROOT / "notebooks", echo=print) -> list[dict]:
-    """Run every notebook in order and write the HTML reports and ``index.html``."""
+          folder: str | Path = ROOT / "notebooks", echo=print,
+          params: dict | None = None) -> list[dict]:
+    """Run every notebook in order and write the HTML reports and ``index.html``.
+
+    ``params`` ({name: value}) sets notebook parameters in every notebook that has them."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -134,7 +186,7 @@ def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
     for i, src in enumerate(books, 1):
         t0 = time.perf_counter()
         echo(f"[{i}/{len(books)}] {src.stem} ...", end=" ", flush=True)
-        executed = execute(src, out / "executed" / src.name, data=data)
+        executed = execute(src, out / "executed" / src.name, data=data, params=params)
         nb = nbformat.from_dict(executed)
         (out / f"{src.stem}.html").write_text(to_html(nb), encoding="utf-8")
         (out / f"{src.stem}.summary.html").write_text(to_html(nb, hide_code=True), encoding="utf-8")
@@ -209,6 +261,9 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=None, help="store directory (default: the bundled shop)")
     ap.add_argument("--out", default=str(ROOT / "reports"))
     ap.add_argument("--notebooks", default=str(ROOT / "notebooks"))
+    ap.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                    help="set a notebook parameter in every notebook that has it, e.g. "
+                         "METRIC=return_day_7 (repeatable)")
     ap.add_argument("--refresh", nargs="*", metavar="NOTEBOOK",
                     help="re-execute these committed notebooks in place (all when none given) "
                          "instead of writing reports")
@@ -216,12 +271,17 @@ def main(argv=None) -> int:
     if args.refresh is not None:
         refresh([Path(p) for p in args.refresh] or notebooks(args.notebooks))
         return 0
+    try:
+        params = parse_params(args.param, notebooks(args.notebooks))
+    except ValueError as e:
+        print(f"make report: {e}", file=sys.stderr)
+        return 2
     if args.data:
         problem = check_store(args.data)
         if problem:
             print(f"make report: {problem}", file=sys.stderr)
             return 2
-    build(args.out, data=args.data or None, folder=args.notebooks)
+    build(args.out, data=args.data or None, folder=args.notebooks, params=params)
     return 0
 
 

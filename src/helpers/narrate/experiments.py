@@ -62,6 +62,11 @@ def _money_ci(lo, hi, currency=None) -> str:
     return f"95 % CI {_signed(lo)} to {_signed(hi, currency)}"
 
 
+def _title(name: str) -> str:
+    """A metric name as a bold lead: first letter up, event names kept as written."""
+    return name[:1].upper() + name[1:]
+
+
 def _excludes_zero(lo, hi) -> bool:
     return not _nan(lo) and not _nan(hi) and (lo > 0 or hi < 0)
 
@@ -93,6 +98,39 @@ def chosen(experiment: str | None, health: pd.DataFrame, *, given: bool = False)
                     "check, so read it as a lesson in what a broken test looks like.")
     return Text(f"Reading out **{experiment}** ({plural(n, 'user')}), the largest of {k} "
                 "experiments in the log whose split passes the sample-ratio check.")
+
+
+def metric(event: str | None, candidates: pd.DataFrame | None, window_days: float) -> Text:
+    """What the primary metric is; with no orders and no event named, which events could be.
+
+    ``candidates`` is ``experiments.metric_events`` when the log has no orders, else None.
+
+    >>> metric(None, None, 90)
+    The primary metric is **conversion**: the share of assigned users who placed an order in the 90 days after assignment.
+    >>> c = pd.DataFrame({"event": ["return_day_1", "return_day_7"], "users": [446, 190],
+    ...                   "share": [0.446, 0.19]})
+    >>> print(metric(None, c, 7))
+    This log has no orders, so conversion to an order cannot be the primary metric. Name the event that counts as success with the `METRIC` parameter; the candidates, with the share of assigned users who had each in the 7 days after assignment:
+    <BLANKLINE>
+    - `return_day_1`: 44.6 %
+    - `return_day_7`: 19 %
+    """
+    win = f"{window_days:g} {'day' if window_days == 1 else 'days'}"
+    if event is not None:
+        return Text(f"The primary metric is the **{event} rate**: the share of assigned users with "
+                    f"a `{event}` event in the {win} after assignment.")
+    if candidates is None:
+        return Text("The primary metric is **conversion**: the share of assigned users who placed "
+                    f"an order in the {win} after assignment.")
+    if candidates.empty:
+        return Text("This log has no orders, and no event that some but not all assigned users "
+                    "had after assignment: there is no metric to read out.")
+    items = [f"`{r.event}`: {pct(r.share)}" for r in candidates.itertuples()]
+    return paragraphs(
+        "This log has no orders, so conversion to an order cannot be the primary metric. Name "
+        "the event that counts as success with the `METRIC` parameter; the candidates, with the "
+        f"share of assigned users who had each in the {win} after assignment:",
+        bullets(items))
 
 
 def arm_names(names: pd.DataFrame) -> Text:
@@ -246,18 +284,20 @@ def readout(res: pd.DataFrame, *, mde_abs: float | None = None, currency: str | 
         return Text("**The split failed the sample-ratio check**, so every comparison below is "
                     "biased: none of these numbers can be used, whatever their p-values say.")
     parts = []
-    if "conversion" in r.index:
-        c = r.loc["conversion"]
+    prim = r.loc[r["role"] == "primary"]
+    if len(prim):
+        c, label = prim.iloc[0], str(prim.index[0]).replace("conversion", "Conversion")
         if _nan(c["p_adjusted"]):
-            parts.append("**Conversion** (primary): too little data for a test.")
+            parts.append(f"**{label}** (primary): too little data for a test.")
         else:
             rel = "" if _nan(c["rel_effect"]) else f", relative {_signed_pct(c['rel_effect'])}"
-            head = (f"**Conversion** (primary): {pct(c['control'])} in control, "
+            head = (f"**{label}** (primary): {pct(c['control'])} in control, "
                     f"{pct(c['treatment'])} in treatment, a difference of {pp(c['effect'])} "
                     f"({_pp_ci(c['ci_low'], c['ci_high'])}{rel}, {p_value(c['p_value'])}).")
             if c["p_adjusted"] < alpha:
                 better = c["effect"] > 0
-                head += (f" The interval excludes zero: the treatment converts "
+                verb = "converts" if prim.index[0] == "conversion" else "does"
+                head += (f" The interval excludes zero: the treatment {verb} "
                          f"{'better' if better else 'worse'} than control.")
             else:
                 head += " The interval includes zero: no detectable difference."
@@ -275,13 +315,13 @@ def readout(res: pd.DataFrame, *, mde_abs: float | None = None, currency: str | 
     for name, row in r.loc[r["role"] == "secondary"].iterrows():
         if _nan(row["p_adjusted"]) or _nan(row["effect"]):
             why = "no revenue recorded" if "revenue" in str(row["verdict"]) else "too little data"
-            sec.append(f"**{name[0].upper() + name[1:]}** (secondary): no test ({why}).")
+            sec.append(f"**{_title(name)}** (secondary): no test ({why}).")
             continue
         what = ("no detectable difference" if row["p_adjusted"] >= alpha else
                 ("higher in treatment" if row["effect"] > 0 else "lower in treatment"))
         if row["p_adjusted"] >= alpha and row["p_value"] < alpha:
             what = "not significant once corrected for the two secondary metrics"
-        sec.append(f"**{name[0].upper() + name[1:]}** (secondary): "
+        sec.append(f"**{_title(name)}** (secondary): "
                    f"{_signed(row['effect'], currency)} "
                    f"({_money_ci(row['ci_low'], row['ci_high'])}, adjusted "
                    f"{p_value(row['p_adjusted'])}): {what}.")
@@ -499,22 +539,29 @@ def decisions(res: pd.DataFrame, health: pd.DataFrame, *, mde_abs: float | None 
     r = res.set_index("metric")
     name = str(res["experiment"].iloc[0])
     srm_bad = "do not trust" in str(r["verdict"].iloc[0])
-    if not srm_bad and "conversion" in r.index and not _nan(r.loc["conversion", "p_adjusted"]):
-        c = r.loc["conversion"]
+    prim = r.loc[r["role"] == "primary"]
+    if not srm_bad and len(prim) and not _nan(prim["p_adjusted"].iloc[0]):
+        c, metric = prim.iloc[0], str(prim.index[0])
         g = r.loc[r["role"] == "guardrail"]
         harm = bool(len(g)) and not _nan(g["p_adjusted"].iloc[0]) and \
             g["p_adjusted"].iloc[0] < alpha and g["effect"].iloc[0] > 0
-        guard = ("the guardrail is breached: treatment has more cancellations and refunds"
-                 if harm else "the guardrail shows no sign of harm")
+        if harm:
+            guard = "the guardrail is breached: treatment has more cancellations and refunds"
+        elif not len(g):
+            guard = "the log has no orders, so no guardrail was checked"
+        elif _nan(g["p_adjusted"].iloc[0]):
+            guard = "the guardrail could not be tested (too few orders)"
+        else:
+            guard = "the guardrail shows no sign of harm"
         head = (f"**{name}:** decide on the primary metric's interval, not on its point estimate. ")
         ci = _pp_ci(c["ci_low"], c["ci_high"])
         if c["p_adjusted"] < alpha and c["effect"] > 0:
             act = ("Do not ship yet: " if harm else "Ship it: ")
-            lines.append(head + f"{act}its conversion interval lies above zero ({ci}) and {guard}.")
+            lines.append(head + f"{act}its {metric} interval lies above zero ({ci}) and {guard}.")
         elif c["p_adjusted"] < alpha:
-            lines.append(head + f"Do not ship: treatment converts worse ({ci}).")
+            lines.append(head + f"Do not ship: treatment does worse on {metric} ({ci}).")
         else:
-            s = head + f"Its conversion interval includes zero ({ci})"
+            s = head + f"Its {metric} interval includes zero ({ci})"
             if mde_abs is not None and not _nan(mde_abs) and abs(c["effect"]) < mde_abs:
                 s += (f", and with {count(n_smaller)} users in the smaller arm the test reliably "
                       f"detects only lifts of {pp(mde_abs, 2)} or more, larger than the "
@@ -523,7 +570,7 @@ def decisions(res: pd.DataFrame, health: pd.DataFrame, *, mde_abs: float | None 
                       f"failure ({guard}).")
             else:
                 s += (f": the test was large enough to see a lift of the size that matters, so "
-                      f"do not ship for conversion ({guard}).")
+                      f"do not ship for {metric} ({guard}).")
             lines.append(s)
     elif srm_bad:
         pass  # covered by the SRM bullets below
@@ -551,6 +598,7 @@ __all__ = [
     "design",
     "dropped",
     "mde",
+    "metric",
     "peeking",
     "readout",
     "revenue",

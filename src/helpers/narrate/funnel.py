@@ -323,6 +323,35 @@ _FUNNEL = ["step", "step_index", "from_step", "n", "n_prev", "rate_from_start", 
            "ci_low", "ci_high", "median_time_from_prev"]
 
 
+def own_breakdowns(cols: pd.DataFrame, *, given: bool = False) -> Text:
+    """Which of the data's own attributes the funnel is also broken down by (section 3).
+
+    ``cols`` is :func:`helpers.funnel.breakdown_columns`; ``given`` says whether the user named
+    them (the ``BREAKDOWNS`` parameter) or the data's attributes were taken as they are.
+
+    Examples
+    --------
+    >>> cols = pd.DataFrame({"column": ["lifecycle"], "table": ["users"], "levels": [4]})
+    >>> own_breakdowns(cols)
+    The data carries its own attributes, so the funnel is also broken down by `lifecycle` (users, 4 values).
+    >>> own_breakdowns(cols.iloc[:0])
+    The data carries no session or user attribute beyond the standard ones; name any column of sessions or users with a few values in `BREAKDOWNS` to break the funnel down by it too.
+    """
+    wide = cols.attrs.get("too_many_levels") or []
+    tail = (f" Left out for having too many values to be segments: {join(map(_c, wide))}."
+            if wide else "")
+    if cols.empty:
+        return Text("The data carries no session or user attribute beyond the standard ones; "
+                    "name any column of sessions or users with a few values in `BREAKDOWNS` to "
+                    "break the funnel down by it too." + tail)
+    items = join(f"{_c(r.column)} ({r.table}, {plural(r.levels, 'value')})"
+                 for r in cols.itertuples())
+    if given:
+        return Text(f"The funnel is also broken down by {items}, as `BREAKDOWNS` asks.")
+    return Text("The data carries its own attributes, so the funnel is also broken down by "
+                f"{items}.{tail}")
+
+
 def where_segments_differ(tests: dict) -> Text:
     """Section 3 takeaway: per dimension, whether its largest difference sits early or late.
 
