@@ -42,7 +42,7 @@ def _us(ts: pd.Series) -> np.ndarray:
 
 
 def to_ga4(st) -> pd.DataFrame:
-    """A flat GA4 export, with a user property of the shop's own (``user_tier``)."""
+    """A flat GA4 export, with a user property (``user_tier``) and an event of the shop's own."""
     ev = st.events.merge(st.sessions[["session_id", "channel", "device"]], on="session_id")
     ev = ev.merge(st.items[["item_id", "name", "brand"]], on="item_id", how="left")
     src = ev["channel"].map(lambda c: _GA4_SOURCE[c][0])
@@ -70,6 +70,12 @@ def to_ga4(st) -> pd.DataFrame:
                         "quantity": o["quantity"]})
     extra = out.groupby("ga_session_id").head(1).assign(event_name="session_start")
     out = pd.concat([out.loc[out["event_name"] != "purchase"], buy, extra], ignore_index=True)
+    # a marker of the shop's own: a payment error after every fifth payment step
+    pay = out.loc[out["event_name"] == "add_payment_info"].iloc[::5]
+    err = pay[["event_timestamp", "user_pseudo_id", "ga_session_id", "session_source",
+               "session_medium", "device_category"]].assign(event_name="payment_error",
+                                                           event_timestamp=pay["event_timestamp"] + 1)
+    out = pd.concat([out, err], ignore_index=True)
     tier = st.users.set_index("user_id")["city_tier"]
     out["user_tier"] = out["user_pseudo_id"].str[1:].astype("int64").map(tier).to_numpy()
     return out.sort_values(["event_timestamp", "ga_session_id"], kind="stable")
@@ -629,6 +635,20 @@ def claim_primary_rate(st, said):
         f"primary metric says {m[2]} % / {m[3]} %, data has {got}"]
 
 
+def claim_own_events(st, said):
+    m = re.findall(r"`(\w+)` \(([\d,]+) events?, in (\S+) % of sessions\)", said["00_data_tour"])
+    if not m:
+        return None
+    ev = st.events
+    wrong = []
+    for name, n, share in m:
+        got = (int((ev["event"] == name).sum()),
+               _pct(ev.loc[ev["event"] == name, "session_id"].nunique() / ev["session_id"].nunique()))
+        if (_num(n), _num(share)) != got:
+            wrong.append(f"own event {name} says {n} events / {share} %, data has {got}")
+    return wrong
+
+
 def claim_own_breakdown(st, said):
     m = re.search(r"also broken down by `(\w+)` \((users|sessions), (\d+) values\)",
                   said["03_conversion_funnel"])
@@ -641,7 +661,7 @@ def claim_own_breakdown(st, said):
 CLAIMS = [claim_reconciliation, claim_device_majority, claim_busiest_day, claim_best_channel,
           claim_channel_test, claim_smaller_arm, claim_busiest_order_day, claim_cart_abandonment,
           claim_one_time_buyers, claim_repeat_within_90_days, claim_visits_by_gap,
-          claim_primary_rate, claim_own_breakdown]
+          claim_primary_rate, claim_own_breakdown, claim_own_events]
 
 # the claims each real data set must make (so that a narrator that stops saying them fails)
 EXPECTED_CLAIMS = {
@@ -654,7 +674,7 @@ EXPECTED_CLAIMS = {
     "paths_real": {"claim_best_channel", "claim_channel_test", "claim_busiest_day"},
     "ga4": {"claim_reconciliation", "claim_device_majority", "claim_best_channel",
             "claim_channel_test", "claim_cart_abandonment", "claim_one_time_buyers",
-            "claim_own_breakdown"},
+            "claim_own_breakdown", "claim_own_events"},
     "online_retail": {"claim_one_time_buyers", "claim_repeat_within_90_days"},
 }
 

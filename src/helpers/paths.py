@@ -59,6 +59,40 @@ SPARSE_CELLS = 20_000_000
 """:func:`baskets` returns a sparse frame when transactions × items exceeds this."""
 
 
+# --------------------------------------------------------------------------- states
+
+
+def fill_page_type(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events whose ``page_type`` is empty take their event name as the page.
+
+    A custom marker (``payment_error``, ``checkout_bug``) or a log that records no pages at all
+    then shows in paths and transitions under its own name instead of as "(missing)". The
+    events are not changed in place.
+
+    Returns
+    -------
+    (events, filled): the events with ``page_type`` filled, and one row per event name that
+    was filled (``event``, ``rows``), most rows first.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"event": ["page_view", "payment_error", "payment_error"],
+    ...                    "page_type": ["home", None, None]})
+    >>> out, filled = fill_page_type(ev)
+    >>> out["page_type"].tolist(), filled.to_dict("list")
+    (['home', 'payment_error', 'payment_error'], {'event': ['payment_error'], 'rows': [2]})
+    """
+    _require(events, "events", ["event"])
+    page = events["page_type"] if "page_type" in events.columns else \
+        pd.Series(pd.NA, index=events.index, dtype="object")
+    empty = page.isna()
+    counts = events.loc[empty, "event"].astype(str).value_counts()
+    filled = pd.DataFrame({"event": counts.index.astype(str), "rows": counts.to_numpy()})
+    filled = filled.sort_values(["rows", "event"], ascending=[False, True], kind="stable")
+    out = events.assign(page_type=page.astype("object").where(~empty, events["event"].astype(str)))
+    return out, filled.reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- sessions
 
 

@@ -140,8 +140,33 @@ def refresh(paths: list[Path], *, timeout: int = 900, echo=print) -> None:
                                 resources={"metadata": {"path": str(path.parent)}})
         client.execute()
         nb.metadata.pop("widgets", None)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = coalesce_streams(cell.outputs)
         nbformat.write(nb, path)
         echo("ok")
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stdout (or stderr) outputs of a cell into one.
+
+    How a kernel splits a cell's printing into messages depends on timing; merged, the stored
+    outputs are the same on every run.
+
+    >>> outs = [{"output_type": "stream", "name": "stdout", "text": "a"},
+    ...         {"output_type": "stream", "name": "stdout", "text": "\\n"}]
+    >>> coalesce_streams(outs)
+    [{'output_type': 'stream', 'name': 'stdout', 'text': 'a\\n'}]
+    """
+    out: list = []
+    for o in outputs:
+        prev = out[-1] if out else None
+        if (o.get("output_type") == "stream" and prev is not None
+                and prev.get("output_type") == "stream" and prev.get("name") == o.get("name")):
+            prev["text"] = prev["text"] + o["text"]
+        else:
+            out.append(o)
+    return out
 
 
 def to_html(nb, *, hide_code: bool = False) -> str:

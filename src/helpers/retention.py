@@ -46,7 +46,7 @@ from scipy import optimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 from helpers.data import require_columns
-from helpers.stats import rate_table, wilson
+from helpers.stats import rate_table, round_sig, wilson
 
 __all__ = [
     "BGNBD",
@@ -639,8 +639,8 @@ def _bgnbd_diagnose(res, total_nll) -> str:
 
     names = np.array(["r", "alpha", "a", "b"])
     vals = ", ".join(f"{n} {v:.4g}" for n, v in zip(names, np.exp(res.x)))
-    if not res.success:
-        return f"the optimiser did not converge ({res.message}); got {vals}"
+    # identification first: an optimiser that stops abnormally on a flat likelihood (how it
+    # stops varies between machines) has met the flatness, which is the reason to report
     off = names[np.abs(res.x) > 15]
     if off.size:
         return (f"{', '.join(off)} ran off towards 0 or infinity ({vals}); the data do not look "
@@ -658,6 +658,8 @@ def _bgnbd_diagnose(res, total_nll) -> str:
         return (f"{', '.join(flat)} not identified by these data (standard error of the log "
                 f"above 2.5, i.e. a 95 % interval wider than a factor 10,000; {vals}); only "
                 "combinations such as a/(a + b) may be meaningful")
+    if not res.success:
+        return f"the optimiser did not converge ({res.message}); got {vals}"
     return ""
 
 
@@ -830,7 +832,8 @@ def clv_by_band(value: pd.DataFrame, summary: pd.DataFrame,
     Returns
     -------
     DataFrame indexed by band: ``customers``, mean ``p_alive``, mean ``expected_purchases``,
-    mean ``clv``, ``clv_total`` and ``clv_share``.
+    mean ``clv``, ``clv_total`` (both to 3 significant digits: the fit supports no more) and
+    ``clv_share``.
 
     Examples
     --------
@@ -857,8 +860,9 @@ def clv_by_band(value: pd.DataFrame, summary: pd.DataFrame,
     out = out.reindex([b for b in labels if b in out.index])
     out["clv_share"] = out["clv_total"] / out["clv_total"].sum()
     out.index.name = "frequency"
-    return out.round({"p_alive": 3, "expected_purchases": 3, "clv": 0, "clv_total": 0,
-                      "clv_share": 3})
+    # a and b are loosely pinned down: CLV moves in its sixth digit between machines
+    out["clv"], out["clv_total"] = round_sig(out["clv"], 3), round_sig(out["clv_total"], 3)
+    return out.round({"p_alive": 3, "expected_purchases": 3, "clv_share": 3})
 
 
 # --------------------------------------------------------------------------- feedback

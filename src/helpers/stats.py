@@ -44,3 +44,28 @@ def rate_table(k: pd.Series, n: pd.Series, *, alpha: float = 0.05) -> pd.DataFra
     rate = np.where(n.to_numpy() > 0, k.to_numpy() / np.where(n > 0, n, 1), np.nan)
     return pd.DataFrame({"n": n.astype("int64"), "k": k.astype("int64"), "rate": rate,
                          "ci_low": lo, "ci_high": hi}, index=k.index)
+
+
+def round_sig(x, digits: int = 3):
+    """Round to ``digits`` significant digits (element-wise; NaN and 0 stay as they are).
+
+    For quantities whose last digits are noise: a value from a loosely identified fit changes
+    in its sixth digit between machines, and a table that prints it to the unit would then
+    differ from run to run.
+
+    Examples
+    --------
+    >>> round_sig(1585866.37), round_sig(0.012345, 2), round_sig(-870.4)
+    (1590000.0, 0.012, -870.0)
+    """
+    a = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.abs(a)))
+    mag = np.where(np.isfinite(mag), mag, 0)
+    scale = 10.0 ** (digits - 1 - mag)
+    out = np.round(a * scale) / scale
+    out = np.where(np.isfinite(a) & (a != 0), out, a)
+    if isinstance(x, pd.Series):
+        return pd.Series(out, index=x.index, name=x.name)
+    return float(out) if out.ndim == 0 else out
+

@@ -12,6 +12,8 @@ is imperfect, and an analyst should know by how much and why before quoting eith
 * :func:`order_checks` - events out of order within sessions: purchases that are not the
   session's last funnel step, funnel events that tie in time with another step, and the
   purchase sessions an ordered funnel loses to the order;
+* :func:`event_names` - every event name with its volume and role (funnel step, standard, or
+  the shop's own);
 * :func:`session_mix` - the channel or device mix of sessions, or ``None`` when the data has no
   such column.
 
@@ -206,6 +208,42 @@ def order_checks(events: pd.DataFrame) -> pd.DataFrame:
         fe.loc[tied.to_numpy(), "session_id"].isin(last_buy.index).groupby(
             fe.loc[tied.to_numpy(), "session_id"]).any().sum())
     return out[["check", "table", "rows", "unit", "of", "share", "status"]]
+
+
+def event_names(events: pd.DataFrame) -> pd.DataFrame:
+    """Every event name in the log with its volume and the role the notebooks give it.
+
+    ``role`` is ``"funnel step"`` for the canonical funnel steps, ``"standard"`` for the other
+    canonical GA4 names the notebooks know (page views, searches, lists, cart views) and
+    ``"own"`` for a name of the shop's own (``payment_error``, ``wishlist``), which the series
+    keeps and shows under that name.
+
+    Returns
+    -------
+    DataFrame with ``event``, ``role``, ``events``, ``sessions`` (sessions with at least one)
+    and ``session_share``; funnel steps first in funnel order, then the rest by volume.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 2], "event": ["view_item", "oops", "oops",
+    ...                    "page_view"]})
+    >>> event_names(ev)[["event", "role", "events", "sessions"]].values.tolist()
+    [['view_item', 'funnel step', 1, 1], ['oops', 'own', 2, 2], ['page_view', 'standard', 1, 1]]
+    """
+    from helpers.data import EVENT_NAMES
+
+    name = events["event"].astype(str)
+    g = pd.DataFrame({"event": name, "session_id": events["session_id"]}).groupby(
+        "event", sort=True).agg(events=("session_id", "size"), sessions=("session_id", "nunique"))
+    g = g.reset_index()
+    g["role"] = np.where(g["event"].isin(FUNNEL_STEPS), "funnel step",
+                         np.where(g["event"].isin(EVENT_NAMES), "standard", "own"))
+    step = g["event"].map({e: i for i, e in enumerate(FUNNEL_STEPS)}).fillna(len(FUNNEL_STEPS))
+    g = g.assign(_step=step).sort_values(["_step", "events", "event"],
+                                         ascending=[True, False, True], kind="stable")
+    n = events["session_id"].nunique()
+    g["session_share"] = g["sessions"] / n if n else np.nan
+    return g[["event", "role", "events", "sessions", "session_share"]].reset_index(drop=True)
 
 
 def session_mix(store, by: str) -> pd.DataFrame | None:

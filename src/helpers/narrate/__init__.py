@@ -192,6 +192,15 @@ def duration(td) -> str:
     return f"{d:.1f} days" if d < 10 else f"{d:.0f} days"
 
 
+def code(name) -> str:
+    """A step, event, segment or column name as inline code: ``'`add_to_cart`'``.
+
+    >>> code("payment_error")
+    '`payment_error`'
+    """
+    return f"`{name}`"
+
+
 def join(items: Iterable, *, word: str = "and") -> str:
     """``['a', 'b', 'c']`` -> ``'a, b and c'``; one item as is; none -> ``''``."""
     items = [str(i) for i in items]

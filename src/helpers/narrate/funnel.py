@@ -37,6 +37,9 @@ from helpers.narrate import (
     takeaway,
 )
 from helpers.narrate import (
+    code as _c,
+)
+from helpers.narrate import (
     missing as _nan,
 )
 
@@ -46,11 +49,6 @@ FEW = 30
 """Below this many units at the previous step a step rate is called too few to be firm."""
 TYPICAL_ABANDONMENT = (0.60, 0.80)
 """The cart abandonment rate commonly reported for online shops (Baymard Institute's ~70 %)."""
-
-
-def _c(name) -> str:
-    """A step, segment or event name as code: ``'`add_to_cart`'``."""
-    return f"`{name}`"
 
 
 def _arrow(a, b) -> str:

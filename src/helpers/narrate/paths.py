@@ -28,6 +28,9 @@ from helpers.narrate import (
     takeaway,
 )
 from helpers.narrate import (
+    code as _c,
+)
+from helpers.narrate import (
     missing as _nan,
 )
 
@@ -46,11 +49,35 @@ START, EXIT, MISSING = "(start)", "(exit)", "(missing)"
 """The extra states of helpers.paths; ``(missing)`` (no page type) is never ranked as a page."""
 
 
-def _c(name) -> str:
-    return f"`{name}`"
-
-
 # --------------------------------------------------------------------------- 1 · paths
+
+
+def filled_pages(filled: pd.DataFrame, n_events: int, *, shown: int = 5) -> Text:
+    """Which events had no page type and now stand for a page under their own name.
+
+    ``filled`` is the second result of :func:`helpers.paths.fill_page_type`.
+
+    >>> f = pd.DataFrame({"event": ["payment_error", "checkout_bug"], "rows": [2000, 1210]})
+    >>> filled_pages(f, 50_000)
+    3,210 of 50,000 events carry no page type (`payment_error` 2,000, `checkout_bug` 1,210): paths and transitions show them under their event name, so nothing the log tracked is left out.
+    >>> filled_pages(f, 3210)
+    The log records no page types, so paths and transitions use the event names (`payment_error` and `checkout_bug`).
+    >>> filled_pages(f.iloc[:0], 10)
+    Every event carries a page type.
+    """
+    n = int(filled["rows"].sum()) if len(filled) else 0
+    if n == 0:
+        return Text("Every event carries a page type.")
+    names = filled["event"].head(shown).tolist()
+    more = len(filled) - len(names)
+    tail = f" and {plural(more, 'other')}" if more else ""
+    if n == n_events:
+        return Text("The log records no page types, so paths and transitions use the event names "
+                    f"({join(map(_c, names))}{tail}).")
+    items = ", ".join(f"{_c(r.event)} {count(r.rows)}" for r in filled.head(shown).itertuples())
+    return Text(f"{count(n)} of {count(n_events)} events carry no page type ({items}{tail}): "
+                "paths and transitions show them under their event name, so nothing the log "
+                "tracked is left out.")
 
 
 def visits(log_sessions: int, rule_visits: int, gap: str) -> Text:

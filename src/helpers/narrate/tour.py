@@ -32,6 +32,7 @@ from helpers.narrate import (
     takeaway,
     times,
 )
+from helpers.narrate import code as _c
 from helpers.narrate import interval as _interval
 
 TOP_DAYS = 5
@@ -82,6 +83,48 @@ def tables(summary: pd.DataFrame) -> Text:
         return Text(text + ": every part of the series can run.")
     return Text(text + f"; it has no {join(lack)}, so the parts that need them say so and are "
                 "skipped.")
+
+
+def events(names: pd.DataFrame, *, shown: int = 6) -> Text:
+    """What the log tracks: its funnel steps, the other standard events and the shop's own.
+
+    ``names`` is :func:`helpers.tour.event_names`.
+
+    >>> n = pd.DataFrame({"event": ["view_item", "purchase", "payment_error", "page_view"],
+    ...                   "role": ["funnel step", "funnel step", "own", "standard"],
+    ...                   "events": [900, 40, 120, 300], "sessions": [400, 38, 90, 200],
+    ...                   "session_share": [0.8, 0.076, 0.18, 0.4]})
+    >>> events(n)
+    The log has 4 event names: 2 of the 6 funnel steps (`view_item` and `purchase`; not `add_to_cart`, `begin_checkout`, `add_shipping_info` or `add_payment_info`), 1 other standard event (`page_view`) and 1 name of the shop's own, kept under its name (02 shows it in paths and transitions): `payment_error` (120 events, in 18 % of sessions).
+    """
+    from helpers.tour import FUNNEL_STEPS
+
+    if names.empty:
+        return Text("The log has no events.")
+    steps = names.loc[names["role"] == "funnel step", "event"].tolist()
+    lacks = [e for e in FUNNEL_STEPS if e not in steps]
+    std = names.loc[names["role"] == "standard", "event"].tolist()
+    own = names.loc[names["role"] == "own"]
+    if not steps:
+        part = "none of the funnel steps"
+    elif not lacks:
+        part = f"all {len(FUNNEL_STEPS)} funnel steps"
+    else:
+        part = (f"{len(steps)} of the {len(FUNNEL_STEPS)} funnel steps ({join(map(_c, steps))}; "
+                f"not {join(map(_c, lacks), word='or')})")
+    parts = [part]
+    if std:
+        more = f" and {plural(len(std) - shown, 'more')}" if len(std) > shown else ""
+        parts.append(f"{plural(len(std), 'other standard event')} "
+                     f"({join(map(_c, std[:shown]))}{more})")
+    head = f"The log has {plural(len(names), 'event name')}: "
+    if own.empty:
+        return Text(head + join(parts) + ", and none of the shop's own.")
+    items = ", ".join(f"{_c(r.event)} ({plural(r.events, 'event')}, in {pct(r.session_share)} "
+                      "of sessions)" for r in own.head(shown).itertuples())
+    more = f", and {plural(len(own) - shown, 'more')}" if len(own) > shown else ""
+    return Text(head + ", ".join(parts) + f" and {plural(len(own), 'name')} of the shop's own, "
+                f"kept under its name (02 shows it in paths and transitions): {items}{more}.")
 
 
 def quality(checks: pd.DataFrame, order: pd.DataFrame | None = None) -> Text:
