@@ -67,6 +67,15 @@ def test_a_run_of_skipped_cells_prints_one_line(shell, capsys):
     assert capsys.readouterr().out.count("Skipped: this part needs reviews") == 1
 
 
+def test_a_silent_answer_key_cell_inside_a_skipped_part_does_not_repeat_the_line(shell, capsys):
+    shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}))  # no truth, no reviews
+    notebook._LAST_SKIP.clear()
+    shell.run_cell("%%needs reviews\nx = 1", store_history=True)
+    shell.run_cell("%%answer_key reviews\nx = 1", store_history=True)
+    shell.run_cell("%%needs reviews\nx = 1", store_history=True)
+    assert capsys.readouterr().out.count("Skipped: this part needs reviews") == 1
+
+
 def test_answer_key_cells_run_only_with_a_truth(shell, capsys):
     shell.user_ns["store"] = Store(events=pd.DataFrame({"a": [1]}))
     shell.user_ns["x"] = 0

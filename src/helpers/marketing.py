@@ -1147,10 +1147,13 @@ def scene_triggers(store, asof, *, lookback_days: int = 7, horizon_days: int = 1
 # choices from the data (parameters left as None)
 # ---------------------------------------------------------------------------------------------
 
-def choose_cutoff(times: pd.Series, share: float = 0.75):
+def choose_cutoff(times: pd.Series, share: float = 0.75, *, min_train: float = 0.5):
     """A cut-off for a temporal split: the moment ``share`` of the way through ``times``' period.
 
-    The default, three quarters, keeps the last quarter of the period as the test.
+    The default, three quarters, keeps the last quarter of the period as the test. When that
+    leaves fewer than ``min_train`` of the times before the cut-off (activity bunched at the
+    end, as in an export that starts quiet), the cut-off is instead the moment ``share`` of the
+    times have passed, so the models have something to learn from.
 
     Rounded down to the day when the period spans at least two weeks, to the hour when it spans
     at least two days, else to the minute, so the split reads well and is stable. ``None`` when
@@ -1162,15 +1165,23 @@ def choose_cutoff(times: pd.Series, share: float = 0.75):
     >>> t = pd.Series(pd.to_datetime(["2025-01-01 10:00", "2025-01-01 14:00"], utc=True))
     >>> str(choose_cutoff(t))
     '2025-01-01 13:00:00+00:00'
+    >>> late = pd.Series(pd.to_datetime(["2025-01-01 00:00"] + ["2025-01-01 10:00"] * 3
+    ...                                 + [f"2025-01-01 10:{m:02d}" for m in range(1, 7)], utc=True))
+    >>> str(choose_cutoff(late))  # 1 of 10 before 07:34: three quarters of the times instead
+    '2025-01-01 10:04:00+00:00'
     """
     t = pd.Series(times).dropna()
     if t.nunique() < 2:
         return None
     start, end = t.min(), t.max()
     span = end - start
-    cut = start + share * span
     unit = "D" if span >= pd.Timedelta(days=14) else "h" if span >= pd.Timedelta(days=2) else "min"
-    return cut.floor(unit)
+    cut = (start + share * span).floor(unit)
+    if (t < cut).mean() < min_train:
+        cut = t.sort_values().iloc[int(np.ceil(share * (len(t) - 1)))].floor(unit)
+        if cut <= start:  # the floor fell on the first time: train on at least that moment
+            cut = t.loc[t > start].min()
+    return cut
 
 
 def fit_recommenders(train: pd.DataFrame, seen: pd.DataFrame, items: pd.DataFrame | None = None,

@@ -136,6 +136,10 @@ def answer_key(line: str, cell: str, local_ns=None):
     if store is None:
         raise NameError("%%answer_key looks for a Store called 'store'; load it first")
     if not getattr(store, "truth", None) or missing(store, line.split()):
+        # a silent cell inside a skipped part does not end the part: its line is not repeated
+        count = getattr(ip, "execution_count", None)
+        if count is not None and _LAST_SKIP.get("count") == count - 1:
+            _LAST_SKIP["count"] = count
         return None
     return _run(ip, cell)
 
