@@ -7,6 +7,7 @@ spills to disk), and only the small result comes back as pandas.
 
 Examples
 --------
+>>> import pandas as pd
 >>> is_path("shop/events/*.parquet"), is_path(pd.DataFrame())
 (True, False)
 >>> parquet_source("shop/events/*.parquet")

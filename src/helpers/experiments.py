@@ -29,7 +29,9 @@ import pandas as pd
 from scipy import optimize, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
-from statsmodels.stats.proportion import proportion_effectsize
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize
+
+from helpers import args
 
 SRM_ALPHA = 0.001
 """SRM is flagged at p < 0.001: strict, because with thousands of users a true 50/50 split
@@ -65,6 +67,7 @@ def srm(counts, expected_ratios=(0.5, 0.5), *, alpha: float = SRM_ALPHA) -> dict
     >>> r["flag"], round(r["p_value"], 3)
     (False, 0.32)
     """
+    alpha = args.alpha(alpha)
     c = np.asarray(counts, dtype=float)
     r = np.asarray(expected_ratios, dtype=float)
     if c.shape != r.shape or c.ndim != 1 or len(c) < 2:
@@ -91,7 +94,9 @@ def compare_proportions(k_c, n_c, k_t, n_t, *, alpha: float = 0.05) -> dict:
 
     The CI of the absolute difference is the unpooled Wald interval and the p-value the
     matching unpooled Wald z-test (statsmodels ``test_proportions_2indep(method="wald")``), so
-    ``p < alpha`` exactly when the CI excludes 0 and a row can never contradict itself. (The
+    ``p < alpha`` exactly when the CI excludes 0 and a row can never contradict itself. When
+    both arms are all-or-nothing (every rate 0 or 1) the Wald interval has zero width; there the
+    interval is Newcombe's hybrid score interval and the p-value Fisher's exact test. (The
     textbook pooled z-test, ``proportions_ztest``, uses a slightly larger standard error under
     H0 and can give p > 0.05 while the Wald CI excludes 0; with thousands of users per arm the two
     agree to a few thousandths.) The relative lift's CI uses the delta method on ``p_t / p_c``
@@ -106,6 +111,7 @@ def compare_proportions(k_c, n_c, k_t, n_t, *, alpha: float = 0.05) -> dict:
     >>> round(r["effect"], 3), round(r["rel_effect"], 2), round(r["p_value"], 4)
     (0.03, 0.3, 0.0353)
     """
+    alpha = args.alpha(alpha)
     if min(n_c, n_t) <= 0 or not (0 <= k_c <= n_c and 0 <= k_t <= n_t):
         raise ValueError("compare_proportions: need 0 <= k <= n and n > 0 in both arms")
     z = stats.norm.ppf(1 - alpha / 2)
@@ -113,11 +119,19 @@ def compare_proportions(k_c, n_c, k_t, n_t, *, alpha: float = 0.05) -> dict:
     var_c, var_t = p_c * (1 - p_c) / n_c, p_t * (1 - p_t) / n_t
     se = np.sqrt(var_c + var_t)
     d = p_t - p_c
-    # se = 0 only when both arms are all-or-nothing: then any difference is certain
-    p = 2 * stats.norm.sf(abs(d) / se) if se > 0 else float(d == 0)
+    lo, hi = d - z * se, d + z * se
+    if se > 0:
+        p = 2 * stats.norm.sf(abs(d) / se)
+    else:
+        # both arms all-or-nothing (0 of 1,000 in each, say): the Wald interval has zero width,
+        # which no data can justify; Newcombe's hybrid score interval and Fisher's exact test
+        # are the honest ones there
+        lo, hi = confint_proportions_2indep(k_t, n_t, k_c, n_c, method="newcomb",
+                                            compare="diff", alpha=alpha)
+        p = stats.fisher_exact([[k_t, n_t - k_t], [k_c, n_c - k_c]])[1]
     rel, rlo, rhi = _rel(p_c, p_t, var_c, var_t, z) if p_c > 0 else (np.nan,) * 3
-    return {"control": p_c, "treatment": p_t, "effect": d, "ci_low": d - z * se,
-            "ci_high": d + z * se, "rel_effect": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
+    return {"control": p_c, "treatment": p_t, "effect": d, "ci_low": float(lo),
+            "ci_high": float(hi), "rel_effect": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
             "p_value": float(p)}
 
 
@@ -133,6 +147,7 @@ def compare_means(x_c, x_t, *, alpha: float = 0.05) -> dict:
     >>> round(r["effect"], 2), round(r["p_value"], 4)
     (1.5, 0.1613)
     """
+    alpha = args.alpha(alpha)
     x_c, x_t = np.asarray(x_c, dtype=float), np.asarray(x_t, dtype=float)
     if len(x_c) < 2 or len(x_t) < 2 or np.isnan(x_c).any() or np.isnan(x_t).any():
         raise ValueError("compare_means: need >= 2 non-missing values per arm")
@@ -183,6 +198,7 @@ def compare_ratios(num_c, den_c, num_t, den_t, *, alpha: float = 0.05) -> dict:
     >>> round(r["effect"], 2)
     10.0
     """
+    alpha = args.alpha(alpha)
     r_c, v_c = ratio_stats(num_c, den_c)
     r_t, v_t = ratio_stats(num_t, den_t)
     z = stats.norm.ppf(1 - alpha / 2)
@@ -211,6 +227,7 @@ def cuped(y, x, treated, *, alpha: float = 0.05) -> dict:
     >>> round(r["theta"], 3), round(r["variance_reduction"], 3)
     (2.5, 0.932)
     """
+    alpha = args.alpha(alpha)
     y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
     t = np.asarray(treated, dtype=bool)
     if not (len(y) == len(x) == len(t)):
@@ -241,6 +258,7 @@ def bootstrap_ci(x_c, x_t, *, n_resamples: int = 2000, alpha: float = 0.05,
     >>> round(r["effect"], 1), r["ci_low"] < r["effect"] < r["ci_high"]
     (10.0, True)
     """
+    alpha = args.alpha(alpha)
     x_c, x_t = np.asarray(x_c, dtype=float), np.asarray(x_t, dtype=float)
 
     def diff(a, b, axis=-1):
@@ -282,6 +300,15 @@ def _h_to_p2(p1: float, h: float) -> float:
     return float(np.sin(np.arcsin(np.sqrt(p1)) + h / 2) ** 2)
 
 
+def _base_and_lift(p_base, lift_abs) -> None:
+    """A baseline rate strictly between 0 and 1 whose lifted rate stays a rate."""
+    if not 0 < p_base < 1:
+        raise ValueError(f"p_base: a baseline rate strictly between 0 and 1, got {p_base!r}")
+    if not 0 <= p_base + lift_abs <= 1:
+        raise ValueError(f"lift_abs: p_base + lift_abs = {p_base + lift_abs!r} is not a rate "
+                         "between 0 and 1")
+
+
 def sample_size(p_base: float, lift_abs: float, *, alpha: float = 0.05, power: float = 0.8,
                 ratio: float = 1.0) -> int:
     """Users per control arm to detect ``p_base → p_base + lift_abs`` (two-sided z-test).
@@ -294,6 +321,8 @@ def sample_size(p_base: float, lift_abs: float, *, alpha: float = 0.05, power: f
     >>> sample_size(0.10, 0.02)
     3835
     """
+    alpha, power = args.alpha(alpha), args.alpha(power, "power")
+    _base_and_lift(p_base, lift_abs)
     h = proportion_effectsize(p_base + lift_abs, p_base)
     n = NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=ratio)
     return int(np.ceil(n))
@@ -307,6 +336,10 @@ def mde(p_base: float, n_per_arm: float, *, alpha: float = 0.05, power: float = 
     >>> round(mde(0.10, 3835), 4)
     0.02
     """
+    alpha, power = args.alpha(alpha), args.alpha(power, "power")
+    _base_and_lift(p_base, 0.0)
+    if not n_per_arm > 0:
+        raise ValueError(f"mde: n_per_arm must be above 0, got {n_per_arm!r}")
     h = NormalIndPower().solve_power(nobs1=n_per_arm, alpha=alpha, power=power, ratio=1.0)
     return _h_to_p2(p_base, h) - p_base
 
@@ -319,6 +352,8 @@ def power(p_base: float, lift_abs: float, n_per_arm: float, *, alpha: float = 0.
     >>> round(power(0.10, 0.02, 3835), 3)
     0.8
     """
+    alpha = args.alpha(alpha)
+    _base_and_lift(p_base, lift_abs)
     h = proportion_effectsize(p_base + lift_abs, p_base)
     return float(NormalIndPower().power(effect_size=h, nobs1=n_per_arm, alpha=alpha, ratio=1.0))
 
@@ -331,6 +366,7 @@ def power_means(sd: float, lift: float, n_per_arm: float, *, alpha: float = 0.05
     >>> round(power_means(100.0, 10.0, 1571), 3)
     0.8
     """
+    alpha = args.alpha(alpha)
     return float(TTestIndPower().power(effect_size=lift / sd, nobs1=n_per_arm, alpha=alpha,
                                        ratio=1.0))
 
@@ -364,6 +400,7 @@ def obf_boundaries(looks, *, alpha: float = 0.05, grid: int = 401) -> pd.DataFra
     >>> obf_boundaries(5)["z_boundary"].round(3).tolist()
     [4.877, 3.357, 2.68, 2.29, 2.031]
     """
+    alpha = args.alpha(alpha)
     if int(grid) != grid or grid < 3 or grid % 2 == 0:
         raise ValueError(f"obf_boundaries: grid must be an odd integer >= 3 (Simpson's rule "
                          f"needs an even number of intervals), got {grid}")
@@ -430,6 +467,7 @@ def aa_peeking(*, n_sims: int = 4000, looks: int = 10, users_per_look: int = 500
     >>> bool(sim["naive_fpr"].iloc[-1] > sim["obf_fpr"].iloc[-1])
     True
     """
+    alpha = args.alpha(alpha)
     rng = np.random.default_rng(seed)
     k = rng.binomial(users_per_look, p, size=(n_sims, looks, 2)).cumsum(axis=1)
     n = users_per_look * np.arange(1, looks + 1)[None, :]
@@ -664,6 +702,7 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
     >>> metric_table(m)["metric"].tolist()
     ['conversion', 'revenue per user', 'AOV', 'cancel/refund rate']
     """
+    alpha = args.alpha(alpha)
     c, t = m.loc[m["variant"] == "control"], m.loc[m["variant"] == "treatment"]
     rows = []
     r = compare_proportions(int(c["converted"].sum()), len(c), int(t["converted"].sum()), len(t),
@@ -723,6 +762,7 @@ def analyze(store, experiment: str, *, window_days: float = 90, pre_days: float 
     >>> res[["metric", "verdict"]].head(2).values.tolist()
     [['sample ratio (SRM)', 'do not trust: SRM'], ['conversion', 'do not trust: SRM']]
     """
+    alpha = args.alpha(alpha)
     m = user_metrics(store, experiment, window_days=window_days, pre_days=pre_days,
                      metric=metric)
     n = m["variant"].value_counts().reindex(list(VARIANTS), fill_value=0)
@@ -759,6 +799,7 @@ def by_segment(store, experiment: str, by: str = "device", *, window_days: float
     >>> by_segment(load_store(), "checkout_redesign")["segment"].tolist()
     ['desktop', 'mobile', 'tablet']
     """
+    alpha = args.alpha(alpha)
     if store.users is None or by not in store.users.columns:
         raise ValueError(f"by_segment needs users.{by}")
     m = user_metrics(store, experiment, window_days=window_days, metric=metric).merge(
@@ -806,6 +847,7 @@ def health(assignments: pd.DataFrame, expected_ratios=(0.5, 0.5), *,
     >>> health(a)[["experiment", "control", "treatment", "flag"]].values.tolist()
     [['x', 2, 2, False], ['y', 3, 0, True]]
     """
+    alpha = args.alpha(alpha)
     counts = assignments.groupby(["experiment", "variant"]).size().unstack("variant",
                                                                            fill_value=0)
     rows = []

@@ -59,7 +59,7 @@ from scipy.stats import chi2_contingency
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from helpers import engine
+from helpers import args, engine
 from helpers.stats import wilson
 
 UNITS = {"session": "session_id", "user": "user_id"}
@@ -169,14 +169,12 @@ def _at(arr: np.ndarray, j: np.ndarray, fill: int) -> np.ndarray:
 
 def _check(steps, unit, window):
     """Validated (steps, number of steps, unit column, window in ns or None)."""
-    steps = list(steps)
+    steps = args.names(steps, "steps")
     if not steps:
         raise ValueError("funnel: give at least one step")
     if unit not in UNITS:
         raise ValueError(f"funnel: unit must be 'session' or 'user', not {unit!r}")
-    win = None if window is None else pd.Timedelta(window).value
-    if win is not None and win < 0:
-        raise ValueError("funnel: window must not be negative")
+    win = None if window is None else args.duration(window, "window").value
     return steps, len(steps), UNITS[unit], win
 
 
@@ -245,9 +243,9 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     gap = np.full(K, -1, dtype="int64")
     if isinstance(max_gap, dict):
         for ref, g in max_gap.items():
-            gap[_resolve(ref, steps, "max_gap")] = pd.Timedelta(g).value
+            gap[_resolve(ref, steps, "max_gap")] = args.duration(g, "max_gap").value
     elif max_gap is not None:
-        gap[:] = pd.Timedelta(max_gap).value
+        gap[:] = args.duration(max_gap, "max_gap").value
     excl = []
     for x in exclude if isinstance(exclude, (list, tuple)) else [exclude]:
         name, lo, hi = (x, 0, K - 1) if isinstance(x, str) else x
@@ -959,7 +957,7 @@ def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_c
     need = [c for c in ["session_id", "user_id", "ts", "event", *by] if c not in events.columns]
     if need:
         raise ValueError(f"cart_abandonment: the events table has no column(s) {need}")
-    win = pd.Timedelta(window)
+    win = args.duration(window, "window")
     c = events.loc[events["event"] == cart, ["session_id", "user_id", "ts", *by]]
     c = c.sort_values(["session_id", "ts"], kind="stable").drop_duplicates("session_id")
     p = events.loc[events["event"] == purchase, ["session_id", "user_id", "ts"]]

@@ -38,6 +38,7 @@ from math import ceil
 import numpy as np
 import pandas as pd
 
+from helpers import args
 from helpers.data import require_columns as _require
 from helpers.engine import is_path
 from helpers.stats import wilson
@@ -146,9 +147,7 @@ def sessionize(events, gap="30min", *, user: str = "user_id", time: str = "ts",
         raise ValueError("sessionize: to= is for Parquet input; on a DataFrame save the result "
                          "yourself (.to_parquet)")
     _require(events, "events", [user, time])
-    gap = pd.Timedelta(gap)
-    if gap <= pd.Timedelta(0):
-        raise ValueError(f"gap must be positive, got {gap}")
+    gap = args.duration(gap, "gap", positive=True)
     ucode = _codes(events[user])
     t = _ns(events[time], "events", time)
     order = np.lexsort((np.arange(len(events)), t, ucode))
@@ -169,9 +168,7 @@ def _sessionize_sql(path, gap, *, user, time, out, to):
     if to is None:
         raise ValueError("sessionize: on a Parquet path give to= (the output Parquet file); a "
                          "sessionized log is as large as its input")
-    gap = pd.Timedelta(gap)
-    if gap <= pd.Timedelta(0):
-        raise ValueError(f"gap must be positive, got {gap}")
+    gap = args.duration(gap, "gap", positive=True)
     q = lambda c: '"' + str(c).replace('"', '""') + '"'
     src = engine.parquet_source(path)
     con = engine.connect()
@@ -880,8 +877,11 @@ def rules(baskets: pd.DataFrame, min_support: float, *, min_confidence: float | 
     n = len(baskets)
     if n == 0:
         raise ValueError("rules: the basket frame has no transactions")
-    if not 0 < min_support <= 1:
-        raise ValueError(f"min_support must be in (0, 1], got {min_support}")
+    args.share(min_support, "min_support", allow_zero=False)
+    if min_confidence is not None:
+        args.share(min_confidence, "min_confidence")
+    if min_lift is not None:
+        args.positive(min_lift, "min_lift")
     min_count = max(1, ceil(_exact(min_support) * n))
     # Ask for count >= min_count - 0.5: mlxtend's ceil(min_support * n) is then min_count.
     fi = fpgrowth(baskets, min_support=(min_count - 0.5) / n, use_colnames=True, max_len=max_len)

@@ -21,11 +21,22 @@ def wilson(k, n, *, alpha: float = 0.05):
 
     Returns ``(low, high)``; where ``n`` is 0 both are NaN. Wilson (1927) keeps its coverage
     close to nominal for small ``n`` and rates near 0 or 1, unlike the normal approximation.
+    At ``k = n`` the upper bound is exactly 1 and at ``k = 0`` the lower bound exactly 0 (the
+    closed form leaves a rounding error there, which would put the rate outside its interval).
+
+    >>> wilson(7, 7)[1], wilson(0, 7)[0]
+    (1.0, 0.0)
     """
+    if not 0 < alpha < 1:
+        raise ValueError(f"wilson: alpha must be between 0 and 1, got {alpha!r}")
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
+    if (k < 0).any() or (k > n).any():
+        raise ValueError("wilson: need 0 <= k <= n")
     safe = np.where(n > 0, n, 1.0)
     lo, hi = proportion_confint(np.minimum(k, safe), safe, alpha=alpha, method="wilson")
+    lo = np.where(k == 0, 0.0, np.minimum(lo, k / safe))
+    hi = np.where(k == n, 1.0, np.maximum(hi, k / safe))
     lo = np.where(n > 0, lo, np.nan)
     hi = np.where(n > 0, hi, np.nan)
     if lo.ndim == 0:
