@@ -213,11 +213,14 @@ class DataValidationError(ValueError):
         self.n_rows, self.rows, self.example = int(n_rows), list(rows), example
         where = f"{table}.{column}" if column else table
         msg = f"{where}: {problem}"
-        if n_rows:
+        if n_rows and self.rows:
             msg += f" ({n_rows} row{'s' if n_rows != 1 else ''}, e.g. row {self.rows[0]}"
             msg += f": {example!r})" if example is not None else ")"
             if len(self.rows) > 1:
                 msg += f"; first rows {self.rows}"
+        elif n_rows:  # counted in a scan that keeps no row positions
+            msg += f" ({n_rows} row{'s' if n_rows != 1 else ''}"
+            msg += f", e.g. {example!r})" if example is not None else ")"
         super().__init__(msg)
 
 
@@ -359,7 +362,7 @@ def load_store(path: str | os.PathLike | None = None) -> Store:
                                 "events.csv) or an orders table (orders.csv) to derive it from")
     truth = None
     if (root / "truth.json").exists():
-        truth = json.loads((root / "truth.json").read_text())
+        truth = _read_truth(root / "truth.json")
     notes = pd.read_csv(root / "notes.csv") if (root / "notes.csv").exists() else None
     empty = [t for t, df in tables.items() if df is not None and len(df) == 0 and t != "events"]
     if empty:
@@ -566,8 +569,9 @@ def open_store(path: str | os.PathLike) -> Store:
     ``<table>.parquet`` file or a ``<table>/`` folder of parts) that the event-level helpers
     (``funnel.funnel``, ``paths.transitions``, ``paths.top_paths``, ``sources.channel_summary``)
     read with DuckDB; the other tables are loaded and validated as in :func:`load_store`. The
-    lazy tables are checked for their required columns only (row-level checks would mean reading
-    them).
+    lazy tables get the checks one column-wise scan can make (required columns, timestamps
+    stored as timestamps, canonical event names spelt differently, money finite and not
+    negative); row-level checks such as keys and orphans would mean reading them.
 
     Examples
     --------
@@ -591,6 +595,7 @@ def open_store(path: str | os.PathLike) -> Store:
             if required and col not in have:
                 raise DataValidationError(t, col, f"required column is missing (columns: "
                                           f"{', '.join(sorted(have))})")
+        _check_lazy(t, src)
         lazy[t] = src
     if "events" not in lazy:
         raise FileNotFoundError(f"{root}: the required table 'events' (events.parquet or an "
@@ -603,8 +608,47 @@ def open_store(path: str | os.PathLike) -> Store:
     for t, df in tables.items():
         if df is not None:
             _check_keys(t, df)
-    truth = json.loads((root / "truth.json").read_text()) if (root / "truth.json").exists() else None
+    truth = _read_truth(root / "truth.json") if (root / "truth.json").exists() else None
     return Store(**tables, **lazy, truth=truth, source=str(root), meta=_read_meta(root))
+
+
+def _check_lazy(table: str, src: str) -> None:
+    """The checks one column-wise DuckDB scan can make on a Parquet table left unread.
+
+    Timestamps stored as numbers (they would read as nanoseconds), canonical event names spelt
+    differently (the funnel would count zeros), and money that is not finite or negative.
+    """
+    from helpers import engine
+
+    con = engine.connect()
+    try:
+        types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                                 f"{engine.parquet_source(src)})").fetchall())
+        for col, (kind, _, _) in SCHEMA[table].items():
+            if kind == "ts" and col in types and "TIMESTAMP" not in types[col].upper():
+                raise DataValidationError(table, col, f"timestamps stored as {types[col]}, not "
+                                          "as a Parquet timestamp; write them as timestamps "
+                                          "(load_store and from_events(ts_unit=...) convert "
+                                          "epoch numbers)")
+        if table == "events":
+            names = con.execute(f'SELECT "event", count(*) AS n FROM '
+                                f'{engine.parquet_source(src)} GROUP BY "event" ORDER BY "event"'
+                                ).df()
+            try:
+                _check_event_names(names["event"].astype("str"))
+            except DataValidationError as e:  # say how many rows, not where in the name list
+                n = int(names.loc[names["event"] == e.example, "n"].sum())
+                raise DataValidationError(table, "event", e.problem, n, (), e.example) from None
+            if "value" in types:
+                bad = con.execute(
+                    f'SELECT count(*), any_value("value") FILTER (WHERE NOT isfinite("value") OR '
+                    f'"value" < 0) FROM {engine.parquet_source(src)} WHERE "value" IS NOT NULL '
+                    f'AND (NOT isfinite("value") OR "value" < 0)').fetchone()
+                if bad[0]:
+                    raise DataValidationError(table, "value", "money that is not finite or is "
+                                              "negative", bad[0], (), bad[1])
+    finally:
+        con.close()
 
 
 def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet",
@@ -711,6 +755,20 @@ META_KEYS = {"currency": "ISO 4217 code of every money column, e.g. 'EUR'",
              "timezone": "IANA time zone of the shop's calendar days, e.g. 'Europe/Berlin'",
              "name": "what the shop or data set is called"}
 """The keys ``meta.json`` may hold."""
+
+
+def _read_truth(path: Path) -> dict:
+    """The simulator's answer key, or a named error when the file is not a JSON object."""
+    try:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataValidationError("truth", None, f"{path} is not valid JSON ({e}); it holds a "
+                                  "simulator's answer key: delete it if this is your own data"
+                                  ) from None
+    if not isinstance(truth, dict):
+        raise DataValidationError("truth", None, f"{path} must hold a JSON object, got "
+                                  f"{type(truth).__name__}")
+    return truth
 
 
 def _read_meta(root: Path) -> dict:
@@ -977,6 +1035,15 @@ def _to_id(table: str, col: str, s: pd.Series) -> pd.Series:
             return s.astype("Int64") if s.isna().any() else s.astype("int64")
         raise _bad(table, col, "id values that are not whole numbers", ~whole, s)
     text = s.where(s.isna(), s.astype(str))
+    vals = text.dropna()
+    if len(vals) and vals.str.fullmatch(r"-?\d{1,18}\.0+").all():
+        # whole numbers written by a float export ('1001.0'), as the float column above
+        num = pd.to_numeric(text.str.replace(r"\.0+$", "", regex=True))
+        return num.astype("Int64") if num.isna().any() else num.astype("int64")
+    spaced = text.notna() & (text.str.strip() != text)
+    if spaced.any():
+        raise _bad(table, col, "id values with spaces around them (an id must match exactly; "
+                   "strip them in the source)", spaced, text)
     return text.astype("str")
 
 
@@ -1032,8 +1099,26 @@ def _check_foreign_keys(tables: dict[str, pd.DataFrame | None]) -> None:
         vals = cdf[ccol]
         orphan = vals.notna() & ~vals.isin(pdf[pcol])
         if orphan.any():
-            raise _bad(child, ccol, f"values with no matching {parent}.{pcol} (orphan foreign key)",
-                       orphan, vals)
+            hint = _id_hint(vals[orphan], pdf[pcol], child, ccol, parent, pcol)
+            raise _bad(child, ccol, f"values with no matching {parent}.{pcol} (orphan foreign "
+                       f"key){hint}", orphan, vals)
+
+
+def _id_hint(orphans: pd.Series, parents: pd.Series, child, ccol, parent, pcol) -> str:
+    """When orphans match parents once both are reduced to their digits, say how they differ."""
+    digits = lambda s: s.astype(str).str.replace(r"\.0+$", "", regex=True).str.replace(
+        r"\D", "", regex=True)
+    keyed = pd.Series(parents.to_numpy(), index=digits(parents).to_numpy())
+    keyed = keyed.loc[keyed.index != ""]
+    keyed = keyed.loc[~keyed.index.duplicated()]
+    d = digits(orphans.head(1000))
+    hit = d.isin(keyed.index) & (d != "")
+    if hit.mean() < 0.5:
+        return ""
+    c = orphans.head(1000)[hit.to_numpy()].iloc[0]
+    p = keyed.loc[d[hit].iloc[0]]
+    return (f"; the ids look alike but are written differently: {child}.{ccol} has {c!r} where "
+            f"{parent}.{pcol} has {p!r}; write them the same way in both tables")
 
 
 
@@ -1534,7 +1619,12 @@ def from_ga4(df: pd.DataFrame, *, columns: dict[str, str] | None = None) -> Stor
         if c[need] not in df.columns:
             raise DataValidationError("events", c[need], "required GA4 column is missing "
                                       f"(columns: {', '.join(map(str, df.columns))})")
-    df = df.copy()
+    df = df.reset_index(drop=True)
+    nulls = df[c["ga_session_id"]].isna()
+    if nulls.any():
+        raise _bad("events", c["ga_session_id"], "null session ids (every GA4 event row carries "
+                   "its ga_session_id; export it with the event params)", nulls,
+                   df[c["ga_session_id"]])
     df["_session"] = df[c["user_pseudo_id"]].astype(str) + "-" + df[c["ga_session_id"]].astype(
         "Int64").astype(str)
     has = {k: c[k] in df.columns for k in c}
@@ -1552,9 +1642,20 @@ def from_ga4(df: pd.DataFrame, *, columns: dict[str, str] | None = None) -> Stor
     if "_channel" in df.columns:
         cols["channel"] = "_channel"
     if has["price"]:
-        df["_value"] = np.where(df[c["event_name"]] == "purchase",
-                                df[c["purchase_revenue"]] if has["purchase_revenue"] else np.nan,
-                                df[c["price"]])
+        # a flat export repeats the transaction's purchase_revenue on each of its item rows:
+        # an item row's value is its own price x quantity, so the values add up to the order;
+        # a purchase row without a price carries the revenue once per transaction
+        price = pd.to_numeric(df[c["price"]], errors="coerce")
+        qty = (pd.to_numeric(df[c["quantity"]], errors="coerce").fillna(1) if has["quantity"]
+               else 1)
+        buy = df[c["event_name"]] == "purchase"
+        value = price.where(~buy, price * qty)
+        if has["purchase_revenue"]:
+            rev = pd.to_numeric(df[c["purchase_revenue"]], errors="coerce")
+            tid = df[c["transaction_id"]] if has["transaction_id"] else df["_session"]
+            first = ~pd.DataFrame({"t": tid, "b": buy}).duplicated()
+            value = value.where(~(buy & price.isna()), rev.where(first))
+        df["_value"] = value
         cols["value"] = "_value"
     # one row per event × item: keep one event row per (session, time, name, item)
     internal = [x for x in ("_session", "_channel", "_value") if x in df.columns]
@@ -1701,12 +1802,17 @@ def from_online_retail(df: pd.DataFrame) -> Store:
           "always be matched to the original order")
     bad = ~no_cust & ~cancel & ((qty <= 0) | (price <= 0) | qty.isna() | price.isna())
     _note(notes, "dropped: quantity or price <= 0", bad.sum(), "adjustments, samples, bad debt")
-    keep = ~(no_cust | cancel | bad)
+    code = df["StockCode"].astype("string").str.strip()
+    no_code = ~(no_cust | cancel | bad) & (code.isna() | (code == "")).to_numpy()
+    _note(notes, "dropped: no StockCode", no_code.sum(),
+          f"lines with no item (value {float((qty[no_code] * price[no_code]).sum()):.2f}), left "
+          "out of order lines and revenue alike")
+    keep = ~(no_cust | cancel | bad | no_code)
     d = df.loc[keep].assign(_inv=inv[keep], _qty=qty[keep], _price=price[keep])
     # UCI writes month first (12/1/2010 8:26)
     d["_ts"] = _to_utc("orders", "InvoiceDate", d["InvoiceDate"].astype(str), dayfirst=False).to_numpy()
     d["_user"] = _to_id("users", "CustomerID", pd.to_numeric(d["CustomerID"])).to_numpy()
-    d["_item"] = d["StockCode"].astype(str).str.strip().to_numpy()
+    d["_item"] = code[keep].to_numpy(dtype=object)
     d["_value"] = d["_qty"] * d["_price"]
     head = d.sort_values("_ts", kind="mergesort").groupby("_inv", sort=True).agg(
         user_id=("_user", "first"), ordered_at=("_ts", "min"), revenue=("_value", "sum"))

@@ -37,15 +37,35 @@ def parquet_source(x) -> str:
     return "read_parquet('" + p.replace("'", "''") + "')"
 
 
+_SPILL: list[Path] = []
+
+
+def spill_dir() -> Path:
+    """This process's private spill directory (mode 0700, removed when the process ends).
+
+    A fixed shared folder would let another user of the machine read what DuckDB spills (the
+    shop's events) or fill it; ``tempfile.mkdtemp`` makes one only this process can open.
+
+    >>> spill_dir() == spill_dir() and oct(spill_dir().stat().st_mode & 0o777)
+    '0o700'
+    """
+    if not _SPILL or not _SPILL[0].is_dir():
+        import atexit
+        import shutil
+
+        path = Path(tempfile.mkdtemp(prefix="helpers-duckdb-"))
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        _SPILL[:] = [path]
+    return _SPILL[0]
+
+
 def connect(*, threads: int | None = None):
-    """A fresh in-memory DuckDB connection with the kit's memory cap and a spill directory."""
+    """A fresh in-memory DuckDB connection with the kit's memory cap and a private spill folder."""
     import duckdb
 
-    spill = Path(tempfile.gettempdir()) / "helpers-duckdb"
-    spill.mkdir(exist_ok=True)
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT,
                                  "preserve_insertion_order": False,
-                                 "temp_directory": str(spill)})
+                                 "temp_directory": str(spill_dir())})
     con.execute("SET enable_progress_bar = false")  # no progress text in notebook outputs
     if threads:
         con.execute(f"SET threads = {int(threads)}")
