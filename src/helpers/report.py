@@ -169,14 +169,45 @@ def coalesce_streams(outputs: list) -> list:
     return out
 
 
-def to_html(nb, *, hide_code: bool = False) -> str:
-    """Self-contained HTML of an executed notebook (images embedded, no CDN references)."""
+def to_html(nb, *, hide_code: bool = False, name: str | None = None,
+            names: list[str] | None = None, footer: str = "") -> str:
+    """Self-contained HTML of an executed notebook (images embedded, no CDN references).
+
+    Links between notebooks are rewritten to the reports they become (see :func:`local_links`);
+    ``footer`` (HTML) is added at the end of the page, with a link back to the index.
+    """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", embed_images=True, exclude_input=hide_code,
                             exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
     body, _ = exporter.from_notebook_node(nb)
-    return strip_external(body)
+    body = local_links(strip_external(body), story=hide_code)
+    foot = (f"<footer class='kit-footer'><a href='index.html'>All reports</a>"
+            f"{' · ' + footer if footer else ''}</footer>")
+    style = ("<style>.kit-footer{max-width:60rem;margin:2rem auto;padding:1rem;color:#555;"
+             "border-top:1px solid #ddd;font:0.9em system-ui,sans-serif}"
+             ".kit-table td{white-space:normal}</style>")
+    return body.replace("</body>", f"{style}{foot}</body>", 1)
+
+
+_NOTEBOOK_LINK = re.compile(r'href="((?:solutions/)?)(\d\d_[\w-]+)\.ipynb(#[^"]*)?"')
+
+
+def local_links(page: str, *, story: bool) -> str:
+    """Links as they resolve inside reports/: ``NN_x.ipynb`` → the story (or with-code) report,
+    ``solutions/NN_x.ipynb`` → ``solutions/NN_x.html``, the README's contents → ``index.html``.
+
+    >>> local_links('<a href="02_x.ipynb">n</a> <a href="../README.md#the-notebooks">c</a>', story=True)
+    '<a href="02_x.summary.html">n</a> <a href="index.html">c</a>'
+    """
+    def repl(m):
+        folder, stem, anchor = m[1], m[2], m[3] or ""
+        if folder:
+            return f'href="solutions/{stem}.html{anchor}"'
+        return f'href="{stem}{".summary" if story else ""}.html{anchor}"'
+
+    page = _NOTEBOOK_LINK.sub(repl, page)
+    return re.sub(r'href="\.\./README\.md(?:#[^"]*)?"', 'href="index.html"', page)
 
 
 def strip_external(page: str) -> str:
