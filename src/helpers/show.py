@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.narrate import duration as _duration
-from helpers.narrate import pct as _pct
 from helpers.narrate import p_value as _p_value
+from helpers.narrate import pct as _pct
 
 _SHARE = re.compile(r"(^|_)(rate|share|shares|probability|confidence|support|coverage|precision|"
                     r"recall|conversion|retention|p_alive|hit_rate|churn|repurchased|"
