@@ -37,7 +37,7 @@ test: setup
 
 ## JupyterLab on localhost
 lab: setup
-	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir notebooks
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## Regenerate the bundled shop in data/ from the simulator (then: make notebooks)
 data: setup

@@ -76,3 +76,14 @@ def test_code_is_ruff_clean():
                           "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True,
                          check=False)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-1000:]
+
+
+def test_make_lab_listens_on_localhost_with_a_token_and_starts_as_root():
+    import os
+    import subprocess
+
+    cmd = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert "jupyter lab --ip 127.0.0.1" in cmd and "--no-browser" in cmd
+    assert "token" not in cmd  # JupyterLab's own token stays on
+    assert ("--allow-root" in cmd) == (os.getuid() == 0)

@@ -2012,14 +2012,36 @@ def guess_format(source: Path) -> str | None:
     return next((fmt for fmt, need in _SIGNATURES.items() if need <= cols), None)
 
 
+FORMAT_HELP = {
+    "ga4": "flat GA4 BigQuery export (event_name, event_timestamp in µs, user_pseudo_id, "
+           "ga_session_id, ...)",
+    "olist": "a folder of the Olist e-commerce CSV files (orders and customers at least)",
+    "online_retail": "UCI Online Retail invoice lines (InvoiceNo, StockCode, Quantity, "
+                     "InvoiceDate, UnitPrice, CustomerID)",
+    "rees46": "REES46 store events (event_time, event_type, product_id, price, user_id, "
+              "user_session)",
+    "retailrocket": "RetailRocket events.csv (timestamp in ms, visitorid, event, itemid, "
+                    "transactionid)",
+}
+"""One line per ``convert --format``: what the source looks like."""
+
+
 def main(argv=None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m helpers.data",
                                  description="Convert a public or exported data set into a store.")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    cv = sub.add_parser("convert", help="convert a file into a store directory")
-    cv.add_argument("--format", required=True, choices=sorted(ADAPTERS))
+    cv = sub.add_parser("convert", help="convert a file into a store directory",
+                        description="Convert an export into a store directory that "
+                                    "`make report DATA=...` can read. notes.csv in the store "
+                                    "says what was mapped, kept and dropped.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="formats:\n" + "\n".join(f"  {k:<14}{v}" for k, v in
+                                                          FORMAT_HELP.items()))
+    cv.add_argument("--format", required=True, choices=sorted(ADAPTERS),
+                    help="the export's format (see below; a wrong one is named with the format "
+                         "whose columns the file has)")
     cv.add_argument("source", help="the export file (olist: the folder of its CSV files)")
     cv.add_argument("out_dir", help="the store folder to write (refused if it holds a store)")
     cv.add_argument("--overwrite", action="store_true",

@@ -169,20 +169,20 @@ def coalesce_streams(outputs: list) -> list:
     return out
 
 
-def to_html(nb, *, hide_code: bool = False, name: str | None = None,
-            names: list[str] | None = None, footer: str = "") -> str:
+def to_html(nb, *, hide_code: bool = False, footer: str = "", up: str = "") -> str:
     """Self-contained HTML of an executed notebook (images embedded, no CDN references).
 
     Links between notebooks are rewritten to the reports they become (see :func:`local_links`);
-    ``footer`` (HTML) is added at the end of the page, with a link back to the index.
+    ``footer`` (HTML) is added at the end of the page, with a link back to the index. ``up`` is
+    the way from the page's folder to reports/ (``"../"`` for the solutions pages).
     """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", embed_images=True, exclude_input=hide_code,
                             exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
     body, _ = exporter.from_notebook_node(nb)
-    body = local_links(strip_external(body), story=hide_code)
-    foot = (f"<footer class='kit-footer'><a href='index.html'>All reports</a>"
+    body = local_links(strip_external(body), story=hide_code, up=up)
+    foot = (f"<footer class='kit-footer'><a href='{up}index.html'>All reports</a>"
             f"{' · ' + footer if footer else ''}</footer>")
     style = ("<style>.kit-footer{max-width:60rem;margin:2rem auto;padding:1rem;color:#555;"
              "border-top:1px solid #ddd;font:0.9em system-ui,sans-serif}"
@@ -190,24 +190,27 @@ def to_html(nb, *, hide_code: bool = False, name: str | None = None,
     return body.replace("</body>", f"{style}{foot}</body>", 1)
 
 
-_NOTEBOOK_LINK = re.compile(r'href="((?:solutions/)?)(\d\d_[\w-]+)\.ipynb(#[^"]*)?"')
+_NOTEBOOK_LINK = re.compile(r'href="((?:solutions/|\.\./)?)(\d\d_[\w-]+)\.ipynb(#[^"]*)?"')
 
 
-def local_links(page: str, *, story: bool) -> str:
+def local_links(page: str, *, story: bool, up: str = "") -> str:
     """Links as they resolve inside reports/: ``NN_x.ipynb`` → the story (or with-code) report,
     ``solutions/NN_x.ipynb`` → ``solutions/NN_x.html``, the README's contents → ``index.html``.
+    ``up="../"`` for a page in reports/solutions/, whose lessons are ``../NN_x.ipynb``.
 
     >>> local_links('<a href="02_x.ipynb">n</a> <a href="../README.md#the-notebooks">c</a>', story=True)
     '<a href="02_x.summary.html">n</a> <a href="index.html">c</a>'
+    >>> local_links('<a href="../02_x.ipynb">n</a> <a href="../../README.md">c</a>', story=False, up="../")
+    '<a href="../02_x.html">n</a> <a href="../index.html">c</a>'
     """
     def repl(m):
         folder, stem, anchor = m[1], m[2], m[3] or ""
-        if folder:
+        if folder == "solutions/":
             return f'href="solutions/{stem}.html{anchor}"'
-        return f'href="{stem}{".summary" if story else ""}.html{anchor}"'
+        return f'href="{folder}{stem}{".summary" if story else ""}.html{anchor}"'
 
     page = _NOTEBOOK_LINK.sub(repl, page)
-    return re.sub(r'href="\.\./README\.md(?:#[^"]*)?"', 'href="index.html"', page)
+    return re.sub(r'href="(?:\.\./)+README\.md(?:#[^"]*)?"', f'href="{up}index.html"', page)
 
 
 def strip_external(page: str) -> str:
@@ -235,6 +238,7 @@ def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     entries = []
+    about = about_line(data)
     books = notebooks(folder)
     if not books:
         raise FileNotFoundError(f"no notebooks NN_*.ipynb in {folder}")
@@ -244,17 +248,58 @@ def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
         echo(f"[{i}/{len(books)}] {src.stem} ...", end=" ", flush=True)
         executed = execute(src, out / "executed" / src.name, data=data, params=params)
         nb = nbformat.from_dict(executed)
-        (out / f"{src.stem}.html").write_text(to_html(nb), encoding="utf-8")
-        (out / f"{src.stem}.summary.html").write_text(to_html(nb, hide_code=True), encoding="utf-8")
+        (out / f"{src.stem}.html").write_text(to_html(nb, footer=about), encoding="utf-8")
+        (out / f"{src.stem}.summary.html").write_text(to_html(nb, hide_code=True, footer=about),
+                                                      encoding="utf-8")
         title, purpose = title_and_purpose(nb)
         skipped = skipped_parts(nb)
-        entries.append({"name": src.stem, "title": title, "purpose": purpose, "skipped": skipped})
+        entries.append({"name": src.stem, "title": title, "purpose": purpose, "skipped": skipped,
+                        "takeaway": first_takeaway(nb)})
         note = f", {len(skipped)} part(s) skipped" if skipped else ""
         echo(f"ok ({time.perf_counter() - t0:.1f} s{note})")
-    (out / "index.html").write_text(index_page(entries, data=data), encoding="utf-8")
+    solved = Path(folder) / "solutions"
+    for sol in notebooks(solved) if solved.is_dir() else []:
+        (out / "solutions").mkdir(exist_ok=True)
+        page = to_html(nbformat.read(sol, as_version=4), up="../",
+                       footer="worked answers, computed on the bundled shop")
+        (out / "solutions" / f"{sol.stem}.html").write_text(page, encoding="utf-8")
+        for e in entries:
+            e["solutions"] = e.get("solutions") or (e["name"] == sol.stem)
+    (out / "index.html").write_text(index_page(entries, data=data, about=about), encoding="utf-8")
     echo(f"wrote {len(entries)} reports and {out / 'index.html'} "
          f"in {time.perf_counter() - total:.1f} s")
     return entries
+
+
+def about_line(data: str | None) -> str:
+    """The "about this report" line: kit version, data source and when it was generated.
+
+    Written into the HTML only, never into a notebook's stored outputs (which must not change
+    from run to run).
+    """
+    from datetime import UTC, datetime
+    from importlib.metadata import version
+
+    source = "the bundled simulated shop" if data is None else str(Path(data).resolve())
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return html.escape(f"Generated {when} by the kit (helpers {version('helpers')}) from {source}.")
+
+
+def first_takeaway(nb) -> str:
+    """The first generated "Takeaway" sentence of an executed notebook, as plain text ("" if none).
+
+    >>> first_takeaway({"cells": [{"cell_type": "code", "outputs": [{"output_type": "execute_result",
+    ...     "data": {"text/markdown": "Counts.\\n\\n**Takeaway:** most visits are on `mobile`."}}]}]})
+    'most visits are on mobile.'
+    """
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            text = o.get("data", {}).get("text/markdown", "")
+            text = text if isinstance(text, str) else "".join(text)
+            m = re.search(r"\*\*Takeaway:\*\*\s*(.+?)(?:\n\n|$)", text, re.DOTALL)
+            if m:
+                return re.sub(r"[*`]", "", " ".join(m[1].split()))
+    return ""
 
 
 def skipped_parts(nb) -> list[str]:
@@ -275,23 +320,38 @@ def skipped_parts(nb) -> list[str]:
     return seen
 
 
-def index_page(entries: list[dict], *, data: str | None = None) -> str:
-    """The report index: one row per notebook with its purpose and both variants."""
-    rows = "\n".join(
-        f"<tr><td>{html.escape(e['name'][:2])}</td><td><strong>{html.escape(e['title'])}</strong>"
-        f"<br><span class='p'>{html.escape(e['purpose'])}</span>{_skip_note(e)}</td>"
-        f"<td><a href='{e['name']}.summary.html'>story</a> · "
-        f"<a href='{e['name']}.html'>with code</a></td></tr>" for e in entries)
+def index_page(entries: list[dict], *, data: str | None = None, about: str = "") -> str:
+    """The report index: per notebook its title, purpose, first takeaway, skipped parts and links.
+
+    >>> page = index_page([{"name": "00_tour", "title": "00 · Tour", "purpose": "Tables.",
+    ...                     "takeaway": "most visits are on mobile.", "solutions": True}])
+    >>> "most visits are on mobile." in page, "solutions/00_tour.html" in page, ">00<" in page
+    (True, True, False)
+    """
+    def row(e):
+        take = (f"<br><span class='t'>Takeaway: {html.escape(e['takeaway'])}</span>"
+                if e.get("takeaway") else "")
+        sol = (f" · <a href='solutions/{e['name']}.html'>solutions</a>"
+               if e.get("solutions") else "")
+        return (f"<tr><td><strong><a href='{e['name']}.summary.html'>{html.escape(e['title'])}"
+                f"</a></strong><br><span class='p'>{html.escape(e['purpose'])}</span>{take}"
+                f"{_skip_note(e)}</td><td class='l'><a href='{e['name']}.summary.html'>story</a>"
+                f" · <a href='{e['name']}.html'>with code</a>{sol}</td></tr>")
+
+    rows = "\n".join(row(e) for e in entries)
     source = "the bundled simulated shop" if data is None else html.escape(str(data))
+    foot = f"<footer>{about}</footer>" if about else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>E-commerce customer behaviour kit: reports</title>
 <style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
-       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }}
+body {{ font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif;
+       max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }}
 table {{ border-collapse: collapse; width: 100%; }}
 td {{ border-top: 1px solid #ddd; padding: .6rem .5rem; vertical-align: top; }}
-.p {{ color: #555; }} .s {{ color: #8a5a00; font-size: .9em; }} a {{ color: #0b5cad; }}
+td.l {{ white-space: nowrap; }}
+.p {{ color: #555; }} .t {{ color: #1d4f2a; }} .s {{ color: #8a5a00; font-size: .9em; }}
+a {{ color: #0b5cad; }} footer {{ margin-top: 2rem; color: #666; font-size: .9em; }}
 </style></head><body>
 <h1>E-commerce customer behaviour &amp; precision marketing: reports</h1>
 <p>Data: {source}. "story" hides the code for readers who want the findings;
@@ -299,6 +359,7 @@ td {{ border-top: 1px solid #ddd; padding: .6rem .5rem; vertical-align: top; }}
 <table>
 {rows}
 </table>
+{foot}
 </body></html>
 """
 
