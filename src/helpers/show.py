@@ -43,7 +43,8 @@ _P = re.compile(r"^(p|p_value|pvalue|p_holm|p_bh|p_adjusted|p_adj|p_raw)$")
 _MONEY = re.compile(r"(^|_)(revenue|aov|clv|spend|monetary|price|unit_price|value|profit|cac|"
                     r"cost|discount|amount)($|_)")
 IDENTIFIERS = ("user_id", "customer_id", "user_pseudo_id", "customer_unique_id", "visitorid")
-"""Columns that identify a customer: shown as a stable pseudonym (see :func:`pseudonym`)."""
+"""Columns that identify a customer: shown as a stable pseudonym (see :func:`pseudonym`) under
+the header ``customer``."""
 
 NA = "—"
 """How a missing value reads in a table."""
@@ -55,17 +56,32 @@ def pseudonym(value, salt: str = "") -> str:
     Enough to follow one customer through a table. :func:`table` salts with a digest of the
     whole column, so a reader without the data cannot recover an id by hashing candidates.
 
+    Letters only, so that no pseudonym reads as a number (``4e57`` would look like an exponent).
+
     >>> pseudonym(100029), pseudonym("100029") == pseudonym(100029), pseudonym(1, "x") == pseudonym(1)
-    ('c-660724', True, False)
+    ('c-jjbkdg', True, False)
     """
-    return "c-" + hashlib.sha256(f"{salt}{value}".encode()).hexdigest()[:6]
+    digest = hashlib.sha256(f"{salt}{value}".encode()).hexdigest()[:6]
+    return "c-" + digest.translate(_LETTERS)
+
+
+_LETTERS = str.maketrans("0123456789abcdef", "bcdfghjkmnpqrstv")
 
 
 def number(x) -> str:
+    """:func:`_number` with a typographic minus.
+
+    >>> number(-12.5)
+    '−12.5'
+    """
+    return _minus(_number(x))
+
+
+def _number(x) -> str:
     """A number for a table: thousands separators, two to three significant digits below 10,
     never an exponent.
 
-    >>> [number(v) for v in (1234567.8, 45.678, 3.14159, 0.000421, 0, -12.5)]
+    >>> [_number(v) for v in (1234567.8, 45.678, 3.14159, 0.000421, 0, -12.5)]
     ['1,234,568', '45.7', '3.14', '0.00042', '0', '-12.5']
     """
     if x is None or (isinstance(x, float) and np.isnan(x)):
@@ -94,7 +110,12 @@ def _share(x) -> str:
         return NA
     if abs(x) < 0.0005 and x != 0:
         return "< 0.1 %" if x > 0 else "> −0.1 %"
-    return _pct(x)
+    return _minus(_pct(x))
+
+
+def _minus(text: str) -> str:
+    """A typographic minus for a negative number, as in the pp columns."""
+    return "−" + text[1:] if text.startswith("-") else text
 
 
 def _p(x) -> str:
@@ -125,6 +146,8 @@ class Table:
         self.data, self.raw, self.caption = data, raw, caption
 
     def _repr_html_(self) -> str:
+        if self.data.empty:
+            return f"<p><em>{html.escape(self.caption or '')} (no rows)</em></p>"
         with pd.option_context("display.max_colwidth", None):
             body = self.data.to_html(index=False, escape=True, border=0,
                                      classes=["dataframe", "kit-table"], na_rep=NA)
@@ -134,6 +157,8 @@ class Table:
         return body
 
     def __repr__(self) -> str:
+        if self.data.empty:
+            return f"{self.caption or ''} (no rows)".strip()
         with pd.option_context("display.max_colwidth", None, "display.width", 10_000):
             text = self.data.to_string(index=False)
         return f"{self.caption}\n{text}" if self.caption else text
@@ -206,56 +231,71 @@ def table(df: pd.DataFrame | pd.Series, *, pct=(), pp=(), money=(), currency: st
         for i, c in enumerate(names):
             if c == "ci_low" and "ci_high" in names and i > 0:
                 base = names[i - 1]
-                if base not in pp and (base in pct or _is_share(base, out[base])):
+                if pd.api.types.is_numeric_dtype(out[base]) and base not in ids:
                     pairs[base] = ("ci_low", "ci_high")
-            m = re.fullmatch(r"(.+)_low", c)
-            if m and c != "ci_low" and f"{m[1]}_high" in names:
+            m = re.fullmatch(r"(.+?)_(?:ci_)?low", c)
+            if m and c != "ci_low":
+                high = c[: -len("low")] + "high"
                 for base in (m[1], f"{m[1]}_rate"):
-                    if base in names and (base in pct or _is_share(base, out[base])):
-                        pairs[base] = (c, f"{m[1]}_high")
+                    if high in names and base in names and pd.api.types.is_numeric_dtype(out[base]):
+                        pairs[base] = (c, high)
                         break
 
-    cols = {}
-    for c in names:
+    def role(c):
         s = out[c]
+        if c in ids:
+            return "id"
+        if c in p or (c not in plain and _P.fullmatch(c)):
+            return "p"
+        if c in pp:
+            return "pp"
+        if c in pct or (c not in plain and c not in money and _is_share(c, s)):
+            return "share"
+        if pd.api.types.is_timedelta64_dtype(s):
+            return "duration"
+        if pd.api.types.is_datetime64_any_dtype(s):
+            return "time"
+        if pd.api.types.is_bool_dtype(s):
+            return "bool"
+        if pd.api.types.is_integer_dtype(s) and (c == "id" or c.endswith("_id")):
+            return "label"  # an item or order id: no thousands separator
+        if pd.api.types.is_numeric_dtype(s):
+            return "money" if (c in money or (c not in plain and _MONEY.search(c.lower()))) \
+                else "number"
+        return "text"
+
+    fmts = {"share": _share, "pp": lambda v: NA if pd.isna(v) else _pp(v),
+            "money": lambda v: NA if pd.isna(v) else number(v),
+            "number": lambda v: NA if pd.isna(v) else number(v),
+            "p": _p, "duration": lambda v: NA if pd.isna(v) else _duration(v),
+            "bool": lambda v: NA if pd.isna(v) else ("yes" if v else "no"),
+            "label": lambda v: NA if pd.isna(v) else str(int(v)),
+            "text": lambda v: NA if v is None or (not isinstance(v, (list, tuple, set, frozenset))
+                                                  and pd.isna(v)) else _text(v)}
+    cols, heads = {}, {}
+    for c in names:
         if any(c in lh for lh in pairs.values()):
             continue
-        if c in ids:
+        r = role(c)
+        s = out[c]
+        if r == "id":
             salt = hashlib.sha256("\n".join(sorted(map(str, raw_ids(raw, c)))).encode()).hexdigest()
             cols[c] = s.map(lambda v, k=salt: NA if pd.isna(v) else pseudonym(v, k))
-        elif c in p or (c not in plain and _P.fullmatch(c)):
-            cols[c] = s.map(_p)
-        elif c in pp:
-            cols[c] = s.map(lambda v: NA if pd.isna(v) else _pp(v))
-        elif c in pct or (c not in plain and c not in money and _is_share(c, s)):
-            cols[c] = s.map(_share)
-        elif pd.api.types.is_timedelta64_dtype(s):
-            cols[c] = s.map(lambda v: NA if pd.isna(v) else _duration(v))
-        elif pd.api.types.is_datetime64_any_dtype(s):
+        elif r == "time":
             cols[c] = _time(s)
-        elif pd.api.types.is_bool_dtype(s):
-            cols[c] = s.map(lambda v: NA if pd.isna(v) else ("yes" if v else "no"))
-        elif pd.api.types.is_numeric_dtype(s):
-            cols[c] = s.map(lambda v: NA if pd.isna(v) else number(v))
         else:
-            cols[c] = s.map(lambda v: NA if v is None or (not isinstance(v, (list, tuple, set,
-                            frozenset)) and pd.isna(v)) else _text(v))
+            cols[c] = s.map(fmts[r])
         if c in pairs:
             lo, hi = pairs[c]
-            fmt = _share if (c in pct or _is_share(c, s)) else number
-            cols[c] = [f"{v} [{fmt(a)}, {fmt(b)}]" if v != NA and not pd.isna(a) else v
+            f = fmts[r] if r in ("share", "pp", "money", "number") else fmts["number"]
+            cols[c] = [f"{v} [{f(a)}, {f(b)}]" if v != NA and not pd.isna(a) else v
                        for v, a, b in zip(cols[c], out[lo], out[hi])]
-    data = pd.DataFrame(cols, index=range(len(out)))
-    heads = {}
-    for c in data.columns:
-        h = c
-        if c in pairs:
-            h = f"{c} (95 % CI)"
-        if (c in money or (c not in plain and c not in pct and _MONEY.search(c.lower())
-                           and pd.api.types.is_numeric_dtype(out[c]))) and currency:
-            h = f"{h} ({currency})"
-        heads[c] = h
-    data = data.rename(columns=heads).rename(columns=rename or {})
+        unit = [currency] if r == "money" and currency else []
+        extra = ", ".join(unit + (["95 % CI"] if c in pairs else []))
+        heads[c] = "customer" if r == "id" and c in IDENTIFIERS else (
+            f"{c} ({extra})" if extra else c)
+    data = pd.DataFrame(cols, index=range(len(out))).rename(columns=heads)
+    data = data.rename(columns=rename or {})
     return Table(data, raw, caption)
 
 
