@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -659,6 +660,10 @@ def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet",
     that store's files (tables, ``truth.json``, ``notes.csv``, ``meta.json``), so an old table
     or answer key never mixes with the new ones; other files in the folder are left alone.
 
+    Parquet keeps every value as it is. CSV cannot tell an empty text from a missing one: an
+    empty text (``""``) comes back missing, as in any CSV reader; everything else comes back
+    equal (text with line breaks is quoted).
+
     Examples
     --------
     >>> import tempfile
@@ -693,7 +698,12 @@ def save_store(store: Store, path: str | os.PathLike, *, fmt: str = "parquet",
         if fmt == "parquet":
             df.to_parquet(root / f"{t}.parquet", index=False, compression="zstd")
         else:
-            df.to_csv(root / f"{t}.csv", index=False)
+            # pandas quotes a field with a newline but not one with a bare carriage return,
+            # which a reader then takes as a line break: quote every text field in that case
+            text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+            cr = any(df[c].astype("string").str.contains("\r", regex=False).any() for c in text)
+            df.to_csv(root / f"{t}.csv", index=False,
+                      quoting=csv.QUOTE_NONNUMERIC if cr else csv.QUOTE_MINIMAL)
     if store.truth is not None:
         (root / "truth.json").write_text(json.dumps(store.truth, indent=2, sort_keys=True) + "\n")
     if store.notes is not None:
@@ -749,6 +759,11 @@ def validate(store: Store) -> Store:
 
 
 # --------------------------------------------------------------------------- private
+
+
+MAX_MONEY = 1e15
+"""Money above this is refused: no order is worth a thousand trillion, and sums of amounts near
+the float limit (1.8e308) overflow to infinity."""
 
 
 META_KEYS = {"currency": "ISO 4217 code of every money column, e.g. 'EUR'",
@@ -814,7 +829,11 @@ def _read_table(root: Path, table: str) -> pd.DataFrame | None:
     if csvs:
         # Read everything as text first so that coercion (and its error messages) is ours; only
         # an empty field is missing ("NA" may be North America, "null" a search term).
-        return pd.read_csv(csvs[0], dtype=str, keep_default_na=False, na_values=[""])
+        try:
+            return pd.read_csv(csvs[0], dtype=str, keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError:
+            raise DataValidationError(table, None, f"{csvs[0].name} is empty (not even a header "
+                                      "row)") from None
     return None
 
 
@@ -930,6 +949,10 @@ def _coerce_column(table: str, col: str, kind: str, s: pd.Series) -> pd.Series:
             if neg.any():
                 raise _bad(table, col, "negative values", neg, s)
         if kind == "money":
+            huge = num > MAX_MONEY
+            if huge.any():
+                raise _bad(table, col, f"implausibly large amounts (over {MAX_MONEY:.0e}; sums "
+                           "of them would overflow)", huge, s)
             return num
         frac = num.notna() & (num != np.floor(num))
         if frac.any():
@@ -1051,7 +1074,10 @@ def _int_like(s: pd.Series) -> bool:
     if pd.api.types.is_integer_dtype(s):
         return True
     vals = s.dropna().astype(str)
-    return bool(vals.str.fullmatch(r"-?\d{1,18}").all())
+    if not vals.str.fullmatch(r"-?\d{1,19}").all():
+        return False
+    long = vals.loc[vals.str.len() >= 19]  # int64 holds most, not all, 19-digit numbers
+    return bool(long.map(lambda v: -2**63 <= int(v) < 2**63).all()) if len(long) else True
 
 
 def _unify_id_types(tables: dict[str, pd.DataFrame | None]) -> None:
@@ -1464,6 +1490,9 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
         _note(notes, f"event {name}", n, f"mapped to {target}" if target and target != name
               else "kept as is")
     keep = (~no_name).to_numpy()
+    if not keep.any():
+        raise DataValidationError("events", columns["event"], f"no row has an event name ("
+                                  f"{len(df):,} rows read, all with an empty {columns['event']!r})")
     src = df.loc[keep].reset_index(drop=True)
     for canon, col in columns.items():
         table = "sessions" if canon in ("channel", "device") else "events"
@@ -1495,8 +1524,22 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
         _note(notes, "cut sessions", len(np.unique(num)),
               f"no session column: a new session after more than {session_gap} of inactivity")
     taken = set(columns.values()) | set(consumed)
-    levels = _attribute_levels(src, [c for c in src.columns if c not in taken], ev, notes)
     session_cols = [c for c in ("channel", "device") if c in columns]
+    # an unmapped column named like a column the store builds (a second "category", a "ts") is
+    # kept under another name rather than overwrite or collide with it
+    built = (set(ev.columns) | {"session_id", "user_id", "started_at", "landing_page",
+                                "first_seen"} | set(session_cols)
+             | ({"acquisition_channel"} if "channel" in columns else set()))
+    renamed = {}
+    for c in [c for c in src.columns if c not in taken and c in built]:
+        new = f"{c}_source"
+        while new in src.columns or new in built or new in renamed.values():
+            new += "_"
+        renamed[c] = new
+        _note(notes, f"column {c}", src[c].notna().sum(), f"renamed {new}: the store builds its "
+              f"own {c}")
+    src = src.rename(columns=renamed)
+    levels = _attribute_levels(src, [c for c in src.columns if c not in taken], ev, notes)
     per_session = pd.DataFrame({"session_id": ev["session_id"].to_numpy(), "ts": ev["ts"].to_numpy()})
     for c in session_cols:
         per_session[c] = src[columns[c]].to_numpy()
@@ -1523,7 +1566,8 @@ def from_events(df: pd.DataFrame, columns: dict[str, str], event_map: dict[str, 
             users[c] = val.reindex(users["user_id"]).to_numpy()
     _note(notes, "kept events", len(ev), "every row with an event name")
     canon = [c for c in SCHEMA["events"] if c in ev.columns]
-    st = Store(events=ev[canon + levels["events"]], sessions=sessions, users=users,
+    st = Store(events=ev[canon + [c for c in levels["events"] if c not in canon]],
+               sessions=sessions, users=users,
                notes=pd.DataFrame(notes))
     return validate(st)
 
