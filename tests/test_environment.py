@@ -82,8 +82,9 @@ def test_make_lab_listens_on_localhost_with_a_token_and_starts_as_root():
     import os
     import subprocess
 
-    cmd = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.strip().splitlines()[-1]
+    out = subprocess.run(["make", "--no-print-directory", "-n", "lab"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    cmd = next(line for line in out.splitlines() if "jupyter lab" in line)
     assert "jupyter lab --ip 127.0.0.1" in cmd and "--no-browser" in cmd
     assert "token" not in cmd  # JupyterLab's own token stays on
     assert ("--allow-root" in cmd) == (os.getuid() == 0)
