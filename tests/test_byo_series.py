@@ -414,6 +414,20 @@ def test_story_reports_say_nothing_of_the_bundled_shop(series, converted, name):
     assert not found, "\n".join(found[:20])
 
 
+@pytest.mark.parametrize("name", SYNTHETIC + REAL_SETS)
+def test_story_reports_read_like_a_report_on_every_store(series, name):
+    code, log, folder = _run(series, name)
+    assert code == 0, log[-3000:]
+    problems = []
+    for nb_path in report.notebooks():
+        page = (folder / f"{nb_path.stem}.summary.html").read_text(encoding="utf-8")
+        nb = nbformat.read(folder / "executed" / nb_path.name, as_version=4)
+        found = report.story_problems(page, nb)
+        problems += [f"{nb_path.stem} {k}: {found[k][:4]}" for k in ("cells", "reprs", "ids")
+                     if found[k]]
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
 def test_series_on_retailrocket_skips_revenue_analyses(series):
     # RetailRocket has no prices: orders are derived from its purchases, without revenue, and a
     # notebook part that needs revenue says so

@@ -24,6 +24,7 @@ import html
 import re
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -269,6 +270,63 @@ def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
     echo(f"wrote {len(entries)} reports and {out / 'index.html'} "
          f"in {time.perf_counter() - total:.1f} s")
     return entries
+
+
+_SCI = re.compile(r"\d(?:\.\d+)?e[+-]?\d+", re.IGNORECASE)
+_LONG_FRACTION = re.compile(r"^[-−+]?\d*\.\d{4,}$")
+_REPRS = ("Store(", "dtype:", "Timestamp(", "Timedelta(", "<pandas.", " object at 0x", "Name: ")
+_ID_HEADERS = {"user_id", "customer_id", "user_pseudo_id", "customer_unique_id"}
+
+
+class _Cells(HTMLParser):
+    """Table cells (td and th text) and link targets of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self.heads, self.links, self._in, self._buf = [], [], [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("td", "th"):
+            self._in, self._buf = tag, []
+        if tag == "a" and dict(attrs).get("href"):
+            self.links.append(dict(attrs)["href"])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._in == tag:
+            (self.cells if tag == "td" else self.heads).append("".join(self._buf).strip())
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in:
+            self._buf.append(data)
+
+
+def story_problems(page: str, nb) -> dict:
+    """What keeps a story report from reading like a report: ``{problem: examples}``.
+
+    Table cells in scientific notation, bare fractions with four or more decimals or cut with
+    "..."; raw Python reprs among the outputs that are not tables, sentences or charts; customer
+    identifier columns. Also returns the page's links under ``"links"`` (not a problem).
+
+    >>> story_problems("<table><tr><th>user_id</th></tr><tr><td>0.1234</td></tr></table>",
+    ...                {"cells": []})["cells"]
+    ['0.1234']
+    """
+    parser = _Cells()
+    parser.feed(page)
+    shown = []
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            data = o.get("data", {})
+            if "text/html" in data or "text/markdown" in data or "image/png" in data:
+                continue
+            text = o.get("text", "") or data.get("text/plain", "")
+            shown.append(text if isinstance(text, str) else "".join(text))
+    return {"cells": [c for c in parser.cells if _SCI.search(c) or _LONG_FRACTION.match(c)
+                      or "..." in c],
+            "reprs": [t[:120] for t in shown if any(r in t for r in _REPRS)],
+            "ids": sorted(_ID_HEADERS & set(parser.heads)),
+            "links": parser.links}
 
 
 def about_line(data: str | None) -> str:
