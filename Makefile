@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## Run every notebook on the bundled shop (or DATA=dir; PARAMS="NAME=VALUE ..." sets notebook parameters) and write reports/index.html
 report: setup
-	$(BIN)/python -m helpers.report $(if $(DATA),--data "$(DATA)") $(foreach p,$(PARAMS),--param "$(p)")
+	@$(BIN)/python -m helpers.report $(if $(DATA),--data "$(DATA)") $(foreach p,$(PARAMS),--param "$(p)")
 
 ## Unit tests, docstring examples and nbval (strict) over the committed notebooks
 test: setup
