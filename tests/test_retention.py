@@ -214,7 +214,10 @@ def test_gamma_gamma_leaves_out_unknown_spend_and_clv_uses_the_mean():
     s = pd.DataFrame({"frequency": rng.integers(1, 5, 200),
                       "monetary_value": rng.gamma(4.0, 10.0, 200)})
     s.loc[:9, "monetary_value"] = np.nan
-    gg = retention.fit_gamma_gamma(s)
+    # every customer has the same mean spend here: no heterogeneity for q and gamma to describe
+    with pytest.warns(RuntimeWarning, match="q, gamma ran off towards 0 or infinity"):
+        gg = retention.fit_gamma_gamma(s)
+    assert gg.warning.startswith("q, gamma ran off")
     assert (gg.n, gg.left_out) == (190, 10)
     spend = gg.expected_spend(s)
     assert spend.iloc[:10].round(6).nunique() == 1
@@ -388,3 +391,77 @@ def test_churn_drivers_leave_out_a_rare_yes_no_factor():
     f["churned"] = rng.random(300) < 1 / (1 + np.exp(-(1.5 - 0.5 * f["orders"])))
     d = retention.churn_drivers(f)
     assert d["feature"].tolist() == ["orders"] and d.attrs["left_out"] == ["low_rating"]
+
+
+# ----------------------------------------------------------------------------- at the edges
+
+
+def test_expected_purchases_stays_finite_for_heavy_buyers_and_matches_a_50_digit_reference():
+    import mpmath as mp
+
+    m = retention.BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, n=1)
+    cases = [(400, 299.0, 300.0, 3000), (400, 299.0, 300.0, 39), (2, 30.43, 38.86, 39),
+             (0, 0.0, 50.0, 500), (60, 100.0, 120.0, 5000), (1000, 520.0, 520.0, 10_000)]
+    s = pd.DataFrame(cases, columns=["frequency", "recency", "T", "t"])
+    got = [float(m.expected_purchases(t, s.iloc[[i]]).iloc[0]) for i, t in enumerate(s["t"])]
+    mp.mp.dps = 50
+
+    def ref(x, tx, T, t):
+        R, A, a, b = (mp.mpf(v) for v in ("0.243", "4.414", "0.793", "2.426"))
+        x, tx, T, t = (mp.mpf(v) for v in (x, tx, T, t))
+        body = 1 - ((A + T) / (A + T + t)) ** (R + x) * mp.hyp2f1(R + x, b + x, a + b + x - 1,
+                                                               t / (A + T + t))
+        odds = a / (b + x - 1) * ((A + T) / (A + tx)) ** (R + x) if x > 0 else 0
+        return float((a + b + x - 1) / (a - 1) * body / (1 + odds))
+
+    want = [ref(*c) for c in cases]
+    assert np.isfinite(got).all()
+    assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_bgnbd_standard_errors_match_the_spread_of_refits():
+    # 20 shops simulated from one set of parameters: the standard errors the fit reports should
+    # be close to how much the estimates vary between shops (within 30 % for r and alpha)
+    fits = [retention.fit_bgnbd(retention.simulate_bgnbd(2000, 52.0, r=0.25, alpha=4.0, a=0.8,
+                                                          b=2.5, seed=s)) for s in range(20)]
+    est = pd.DataFrame([f.params() for f in fits])
+    se = pd.DataFrame([f.intervals().set_index("parameter")["se"] for f in fits])
+    for p in ("r", "alpha"):
+        assert se[p].mean() == pytest.approx(est[p].std(), rel=0.3), p
+    cover = np.mean([(f.intervals().set_index("parameter").loc["r", "ci_low"] <= 0.25
+                      <= f.intervals().set_index("parameter").loc["r", "ci_high"]) for f in fits])
+    assert cover >= 0.8
+
+
+def test_gamma_gamma_intervals_cover_the_truth_and_flat_fits_warn():
+    rng = np.random.default_rng(0)
+    nu = rng.gamma(4.0, 1 / 20.0, size=3000)
+    x = rng.integers(1, 6, size=3000)
+    s = pd.DataFrame({"frequency": x, "monetary_value": rng.gamma(5.0 * x, 1 / (nu * x))})
+    ci = retention.fit_gamma_gamma(s).intervals().set_index("parameter")
+    for name, true in (("p", 5.0), ("q", 4.0), ("gamma", 20.0)):
+        assert ci.loc[name, "ci_low"] <= true <= ci.loc[name, "ci_high"], name
+
+
+def test_holdout_check_predicts_the_bundled_shops_last_quarter_within_ten_percent():
+    # the simulator draws repeat purchases from BG/NBD (its answer key), so a model fitted on
+    # the first three quarters should predict the last quarter's repeat purchases closely
+    from helpers.data import load_store
+
+    o = load_store().orders
+    h = retention.holdout_check(o.loc[o["status"] == "completed"])
+    assert h.attrs["actual_total"] > 300
+    assert h.attrs["predicted_total"] == pytest.approx(h.attrs["actual_total"], rel=0.10)
+    assert h["customers"].sum() == h.attrs["model"].n
+    assert h["frequency"].tolist()[:2] == ["0", "1"] and h["frequency"].iloc[-1] == "6+"
+    # customers who bought more often before are predicted, and seen, to buy more after
+    assert h["predicted"].is_monotonic_increasing and h["actual"].iloc[-1] > h["actual"].iloc[0]
+
+
+def test_holdout_check_without_a_holdout_or_a_calibration_is_not_fittable():
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    o = pd.DataFrame({"user_id": [1, 1, 2], "ordered_at": [t0, t0 + pd.Timedelta("20D"), t0]})
+    with pytest.raises(retention.NotFittable, match="the holdout is empty"):
+        retention.holdout_check(o, split="2025-03-01")
+    with pytest.raises(retention.NotFittable, match="no order before the split"):
+        retention.holdout_check(o, split="2024-06-01", end="2025-03-01")

@@ -37,7 +37,7 @@ user_id
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
@@ -473,10 +473,38 @@ class BGNBD:
     log_likelihood: float
     n: int
     warning: str = ""
+    cov: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Covariance of the log-parameters (inverse observed information); None when singular."""
 
     def params(self) -> pd.Series:
         """The four parameters as a Series (r, alpha, a, b)."""
         return pd.Series({"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b})
+
+    def intervals(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Each parameter with its standard error and Wald interval, and the mean dropout a/(a+b).
+
+        The intervals are computed on the log scale (where the likelihood is closer to
+        quadratic) and mapped back, so they stay positive; ``a/(a+b)`` gets a delta-method
+        interval. NaN when the information matrix is singular (see ``warning``).
+
+        >>> s = simulate_bgnbd(3000, 52.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=7)
+        >>> ci = fit_bgnbd(s).intervals().set_index("parameter")
+        >>> ci.loc[["r", "alpha"], ["ci_low", "ci_high"]].round(2).values.tolist()
+        [[0.23, 0.26], [3.3, 4.26]]
+        """
+        est = self.params().to_numpy()
+        names = ["r", "alpha", "a", "b"]
+        rows = _log_intervals(names, est, self.cov, alpha)
+        g = self.a / (self.a + self.b)
+        z = stats_norm_ppf(1 - alpha / 2)
+        if self.cov is not None:
+            jac = np.array([0.0, 0.0, 1.0, -1.0]) * self.a * self.b / (self.a + self.b) ** 2
+            se = float(np.sqrt(jac @ self.cov @ jac))
+        else:
+            se = np.nan
+        rows.append({"parameter": "a/(a+b)", "estimate": g, "se": se,
+                     "ci_low": max(0.0, g - z * se), "ci_high": min(1.0, g + z * se)})
+        return pd.DataFrame(rows)
 
     def _odds_dead(self, x, tx, T):
         # a/(b+x-1) * ((alpha+T)/(alpha+tx))^(r+x), in logs; zero when x = 0
@@ -500,19 +528,30 @@ class BGNBD:
     def expected_purchases(self, t: float, summary: pd.DataFrame) -> pd.Series:
         """Conditional expected repeat purchases in the next ``t`` periods (FHL 2005, eq. 10).
 
-        Uses the Gaussian hypergeometric function ``scipy.special.hyp2f1``.
+        Uses the Gaussian hypergeometric function ``scipy.special.hyp2f1``. For heavy buyers
+        over long horizons (hundreds of purchases, thousands of periods) the closed form's
+        ``2F1(r+x, b+x; a+b+x-1; z)`` overflows while its factor ``(1 - z)^(r+x)`` underflows;
+        there Euler's transformation ``2F1(p, q; c; z) = (1 - z)^(c-p-q) 2F1(c-p, c-q; c; z)``
+        (Abramowitz & Stegun 15.3.3) folds the two into ``(1 - z)^(a-1) 2F1(a+b-1-r, a-1;
+        a+b+x-1; z)``, which stays finite.
 
         >>> m = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, n=1)
-        >>> s = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
-        >>> round(float(m.expected_purchases(39, s).iloc[0]), 3)
-        1.226
+        >>> s = pd.DataFrame({"frequency": [2, 400], "recency": [30.43, 299.0], "T": [38.86, 300.0]})
+        >>> m.expected_purchases(39, s).round(3).tolist()
+        [1.226, 48.509]
         """
         x, tx, T = _frt(summary)
         r, al, a, b = self.r, self.alpha, self.a, self.b
         z = t / (al + T + t)
         head = (a + b + x - 1) / (a - 1)
-        ratio = np.exp((r + x) * (np.log(al + T) - np.log(al + T + t)))
-        body = 1.0 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            ratio = np.exp((r + x) * (np.log(al + T) - np.log(al + T + t)))
+            body = 1.0 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z)
+            bad = ~np.isfinite(body)
+            if np.any(bad):
+                folded = 1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(
+                    a + b - 1 - r, a - 1, a + b + x - 1, z)
+                body = np.where(bad, folded, body)
         val = head * body / (1.0 + self._odds_dead(x, tx, T))
         return pd.Series(val, index=summary.index, name=f"expected_{t:g}")
 
@@ -625,18 +664,17 @@ def fit_bgnbd(summary: pd.DataFrame, *, start=(1.0, 1.0, 1.0, 1.0)) -> BGNBD:
     x0 = np.clip(np.log(np.asarray(start, float)), -20, 20)
     res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(-20.0, 20.0)] * 4,
                             options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000})
-    warning = _bgnbd_diagnose(res, lambda th: nll(th) * scale)
+    warning, cov = _bgnbd_diagnose(res, lambda th: nll(th) * scale)
     if warning:
         warnings.warn(f"fit_bgnbd: {warning}", RuntimeWarning, stacklevel=2)
     r, al, a, b = np.exp(res.x)
     return BGNBD(float(r), float(al), float(a), float(b), float(-res.fun * scale), int(scale),
-                 warning=warning)
+                 warning=warning, cov=cov)
 
 
-def _bgnbd_diagnose(res, total_nll) -> str:
-    """Why a BG/NBD fit should not be trusted ("" when it looks fine)."""
-    from statsmodels.tools.numdiff import approx_hess3
-
+def _bgnbd_diagnose(res, total_nll) -> tuple[str, np.ndarray | None]:
+    """Why a BG/NBD fit should not be trusted ("" when it looks fine), and the covariance of
+    the log-parameters."""
     names = np.array(["r", "alpha", "a", "b"])
     vals = ", ".join(f"{n} {v:.4g}" for n, v in zip(names, np.exp(res.x)))
     # identification first: an optimiser that stops abnormally on a flat likelihood (how it
@@ -644,23 +682,109 @@ def _bgnbd_diagnose(res, total_nll) -> str:
     off = names[np.abs(res.x) > 15]
     if off.size:
         return (f"{', '.join(off)} ran off towards 0 or infinity ({vals}); the data do not look "
-                "like BG/NBD")
+                "like BG/NBD"), None
     # Standard errors of the log-parameters from the observed information: a flat direction
     # (e.g. a and b growing together when everyone has the same dropout chance) shows up as a
     # singular Hessian or a huge standard error long before the parameter reaches the bound.
-    with np.errstate(all="ignore"):
-        H = approx_hess3(res.x, total_nll)
-        ev = np.linalg.eigvalsh(H) if np.isfinite(H).all() else np.array([np.nan])
-        se = (np.sqrt(np.abs(np.diag(np.linalg.inv(H)))) if (ev > 0).all()
-              else np.full(4, np.inf))
+    cov = _log_covariance(res.x, total_nll)
+    se = np.sqrt(np.diag(cov)) if cov is not None else np.full(len(names), np.inf)
     flat = names[~(se <= 2.5)]
     if flat.size:
         return (f"{', '.join(flat)} not identified by these data (standard error of the log "
                 f"above 2.5, i.e. a 95 % interval wider than a factor 10,000; {vals}); only "
-                "combinations such as a/(a + b) may be meaningful")
+                "combinations such as a/(a + b) may be meaningful"), cov
     if not res.success:
-        return f"the optimiser did not converge ({res.message}); got {vals}"
-    return ""
+        return f"the optimiser did not converge ({res.message}); got {vals}", cov
+    return "", cov
+
+
+def _log_covariance(x, total_nll) -> np.ndarray | None:
+    """Inverse observed information at the optimum ``x`` (log-parameters); None if singular."""
+    from statsmodels.tools.numdiff import approx_hess3
+
+    with np.errstate(all="ignore"):
+        H = approx_hess3(np.asarray(x, float), total_nll)
+        if not np.isfinite(H).all() or not (np.linalg.eigvalsh(H) > 0).all():
+            return None
+        return np.linalg.inv(H)
+
+
+def stats_norm_ppf(q: float) -> float:
+    """The standard normal quantile (scipy.stats.norm.ppf), for interval half-widths."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(q))
+
+
+def _log_intervals(names, est, cov, alpha) -> list[dict]:
+    """Rows of parameter, estimate, se and a Wald interval built on the log scale."""
+    z = stats_norm_ppf(1 - alpha / 2)
+    se_log = np.sqrt(np.diag(cov)) if cov is not None else np.full(len(names), np.nan)
+    return [{"parameter": n, "estimate": float(v), "se": float(v * s),
+             "ci_low": float(v * np.exp(-z * s)), "ci_high": float(v * np.exp(z * s))}
+            for n, v, s in zip(names, est, se_log)]
+
+
+def holdout_check(orders: pd.DataFrame, split=None, end=None, *, freq: str = "W",
+                  max_frequency: int = 6, user_col: str = "user_id",
+                  time_col: str = "ordered_at") -> pd.DataFrame:
+    """Does the BG/NBD model predict the future? Fit on the orders up to ``split``, predict each
+    customer's repeat purchases in ``(split, end]``, and compare with what they did.
+
+    The calibration/holdout check of Fader, Hardie & Lee (2005, figure 4): customers are grouped
+    by their repeat purchases in the calibration period (``max_frequency`` and more in one group);
+    per group the mean predicted and the mean actual purchases over the holdout, counted the way
+    the model counts them (distinct ``freq`` periods with an order). Only customers whose first
+    order is on or before ``split`` are scored. ``split`` None: three quarters of the way
+    through the orders' period (to the day), so the last quarter is the holdout; ``end`` None:
+    the last order.
+
+    Returns
+    -------
+    DataFrame with ``frequency`` (calibration repeat periods, the last group "6+"),
+    ``customers``, ``predicted``, ``actual``; ``.attrs`` holds ``model`` (the fitted
+    :class:`BGNBD`), ``horizon`` (holdout length in ``freq`` periods) and the totals
+    ``predicted_total`` / ``actual_total``.
+
+    Examples
+    --------
+    >>> from helpers.data import load_store
+    >>> o = load_store().orders
+    >>> h = holdout_check(o.loc[o["status"] == "completed"], "2025-06-30")
+    >>> h.attrs["horizon"], round(h.attrs["predicted_total"]), round(h.attrs["actual_total"])
+    (26, 419, 432)
+    """
+    t = _times(orders, "orders", time_col)
+    end = t.max() if end is None else _utc(end)
+    split = (t.min() + 0.75 * (end - t.min())).floor("D") if split is None else _utc(split)
+    if not end > split:
+        raise NotFittable(f"the holdout is empty (end {end:%Y-%m-%d} is not after the split "
+                          f"{split:%Y-%m-%d})")
+    cal = orders.loc[(t <= split).to_numpy()]
+    if cal.empty:
+        raise NotFittable(f"no order before the split {split:%Y-%m-%d}")
+    summ = summary_from_orders(cal, observation_end=split, freq=freq, user_col=user_col,
+                               time_col=time_col)
+    model = fit_bgnbd(summ)
+    split_p = pd.Period(split.tz_localize(None), freq)
+    end_p = pd.Period(end.tz_localize(None), freq)
+    horizon = int((end_p.ordinal - split_p.ordinal) / split_p.freq.n)
+    later = (t > split) & (t <= end)
+    per = t[later.to_numpy()].dt.tz_localize(None).dt.to_period(freq).array.asi8
+    done = pd.DataFrame({"u": orders.loc[later.to_numpy(), user_col].to_numpy(), "p": per})
+    done = done.loc[done["p"] > split_p.ordinal].drop_duplicates()
+    actual = done.groupby("u").size().reindex(summ.index, fill_value=0)
+    pred = model.expected_purchases(horizon, summ)
+    band = np.minimum(summ["frequency"].to_numpy(), max_frequency)
+    labels = [str(k) if k < max_frequency else f"{max_frequency}+" for k in band]
+    g = pd.DataFrame({"frequency": labels, "k": band, "predicted": pred.to_numpy(),
+                      "actual": actual.to_numpy(float)})
+    out = (g.groupby(["k", "frequency"], sort=True)
+           .agg(customers=("predicted", "size"), predicted=("predicted", "mean"),
+                actual=("actual", "mean")).reset_index().drop(columns="k"))
+    out.attrs.update(model=model, horizon=horizon, split=split, predicted_total=float(pred.sum()),
+                     actual_total=float(actual.sum()))
+    return out
 
 
 # --------------------------------------------------------------------------- Gamma-Gamma
@@ -680,6 +804,22 @@ class GammaGamma:
     log_likelihood: float
     n: int
     left_out: int = 0
+    warning: str = ""
+    cov: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Covariance of the log-parameters (inverse observed information); None when singular."""
+
+    def intervals(self, alpha: float = 0.05) -> pd.DataFrame:
+        """p, q and gamma with standard errors and Wald intervals on the log scale.
+
+        >>> rng = np.random.default_rng(0)
+        >>> nu = rng.gamma(4.0, 1 / 20.0, size=600)
+        >>> x = rng.integers(1, 6, size=600)
+        >>> s = pd.DataFrame({"frequency": x, "monetary_value": rng.gamma(5.0 * x, 1 / (nu * x))})
+        >>> fit_gamma_gamma(s).intervals()["parameter"].tolist()
+        ['p', 'q', 'gamma']
+        """
+        return pd.DataFrame(_log_intervals(["p", "q", "gamma"], [self.p, self.q, self.gamma],
+                                           self.cov, alpha))
 
     @property
     def mean_spend(self) -> float:
@@ -753,8 +893,30 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
                             options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 20000})
     res = optimize.minimize(nll, res.x, method="L-BFGS-B")
     p, q, g = np.exp(res.x)
+    cov = _log_covariance(res.x, lambda th: nll(th) * len(x))
+    warning = _gg_diagnose(res, cov, (p, q, g))
+    if warning:
+        warnings.warn(f"fit_gamma_gamma: {warning}", RuntimeWarning, stacklevel=2)
     return GammaGamma(float(p), float(q), float(g), float(-res.fun * len(x)), len(x),
-                      left_out=left_out)
+                      left_out=left_out, warning=warning, cov=cov)
+
+
+def _gg_diagnose(res, cov, params) -> str:
+    """Why a Gamma–Gamma fit should not be trusted ("" when it looks fine), as for BG/NBD."""
+    vals = ", ".join(f"{n} {v:.4g}" for n, v in zip(("p", "q", "gamma"), params))
+    off = [n for n, t in zip(("p", "q", "gamma"), res.x) if abs(t) > 15]
+    if off:
+        return f"{', '.join(off)} ran off towards 0 or infinity ({vals})"
+    se = np.sqrt(np.diag(cov)) if cov is not None else np.full(3, np.inf)
+    flat = [n for n, e in zip(("p", "q", "gamma"), se) if not e <= 2.5]
+    if flat:
+        return (f"{', '.join(flat)} not identified by these data (standard error of the log "
+                f"above 2.5; {vals})")
+    if params[1] <= 1:
+        return f"q = {params[1]:.3g} <= 1: the population's mean spend is not defined ({vals})"
+    if not res.success:
+        return f"the optimiser did not converge ({res.message}); got {vals}"
+    return ""
 
 
 def clv(bgnbd: BGNBD, gamma_gamma: GammaGamma, summary: pd.DataFrame, *, horizon: int = 52,
