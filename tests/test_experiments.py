@@ -472,3 +472,29 @@ def test_guardrail_without_orders_in_an_arm_is_no_test_not_an_error():
     out = ex.metric_table(m).set_index("metric")
     # treatment has no orders at all: no AOV and no guardrail test, and no crash
     assert np.isnan(out.loc[["AOV", "cancel/refund rate"], "p_value"]).all()
+
+
+def test_funnel_by_arm_counts_every_assigned_user_in_the_denominator():
+    from helpers.data import Store
+
+    t = pd.Timestamp("2025-01-01", tz="UTC")
+    a = pd.DataFrame({"experiment": "x", "user_id": [1, 2, 3, 4, 5, 6],
+                      "variant": ["control"] * 3 + ["treatment"] * 3, "assigned_at": t})
+    at = lambda m: t + pd.Timedelta(minutes=m)
+    ev = pd.DataFrame({
+        "session_id": [1, 1, 2, 4, 4, 4, 5, 5, 6, 9],
+        "user_id": [1, 1, 2, 4, 4, 4, 5, 5, 6, 1],
+        "ts": [at(1), at(2), at(1), at(1), at(2), at(3), at(1), at(2), at(1),
+               t + pd.Timedelta("40D")],
+        "event": ["view", "cart", "view", "view", "cart", "buy", "view", "cart", "view", "buy"]})
+    st = Store(events=ev, assignments=a)
+    f = ex.funnel_by_arm(st, "x", ["view", "cart", "buy"], window_days=30)
+    # control: 1 view+cart, 2 view, 3 nothing (and 1's buy is outside the window)
+    # treatment: 4 view+cart+buy, 5 view+cart, 6 view
+    assert f["control"].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])
+    assert f["treatment"].tolist() == pytest.approx([1.0, 2 / 3, 1 / 3])
+    assert (f["n_control"] == 3).all() and (f["n_treatment"] == 3).all()
+    ref = ex.compare_proportions(1, 3, 2, 3)
+    assert f.loc[1, "effect"] == pytest.approx(ref["effect"])
+    assert f.loc[1, "p_value"] == pytest.approx(ref["p_value"])
+    assert (f["p_holm"] >= f["p_value"]).all()

@@ -114,7 +114,7 @@ def test_top_paths_hand_case_with_ties(tie_files):
     tp = paths.top_paths(tie_files, max_steps=3)
     assert tp[["path", "steps", "sessions", "purchases"]].values.tolist() == [
         ["product → home → product → …", 4, 1, 1], ["(missing)", 1, 1, 0]]
-    assert tp.attrs == {"sessions": 2, "truncated": 1}
+    assert tp.attrs == {"sessions": 2, "purchases": 1, "truncated": 1}
     pd.testing.assert_frame_equal(tp, paths.top_paths(pd.read_parquet(tie_files), max_steps=3))
 
 

@@ -260,3 +260,19 @@ def test_exits_and_loops_rows_sum_with_the_transitions():
     assert out.loc["product", ["exits", "exit_rate", "loop_rate"]].tolist() == [2, 0.5, 0.25]
     assert out.loc["confirmation", "exit_rate"] == 1.0 and out.loc["home", "exits"] == 0
     assert out.index[0] == "confirmation"          # sorted by exit rate
+
+
+def test_top_paths_with_other_add_up_to_every_session_and_purchase(tmp_path):
+    from helpers.data import load_store
+
+    ev = load_store().events
+    top = paths.top_paths(ev, n=10, other=True)
+    assert top["path"].iloc[-1] == paths.OTHER and len(top) == 11
+    assert top["sessions"].sum() == ev["session_id"].nunique() == top.attrs["sessions"]
+    buying = ev.loc[ev["event"] == "purchase", "session_id"].nunique()
+    assert top["purchases"].sum() == buying == top.attrs["purchases"]
+    assert top["share"].sum() == pytest.approx(1.0)
+    # the same from Parquet, through DuckDB
+    ev.to_parquet(tmp_path / "events.parquet")
+    lazy = paths.top_paths(str(tmp_path / "events.parquet"), n=10, other=True)
+    pd.testing.assert_frame_equal(lazy, top)

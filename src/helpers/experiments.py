@@ -732,6 +732,60 @@ def metric_table(m: pd.DataFrame, *, alpha: float = 0.05, correction: str = "hol
     return out
 
 
+def funnel_by_arm(store, experiment: str, steps, *, window_days: float = 90,
+                  alpha: float = 0.05) -> pd.DataFrame:
+    """The funnel of an experiment on a shared denominator: every assigned user, in each arm.
+
+    Step-to-step rates condition on having reached the previous step, which the treatment
+    itself may change (a redesign that brings more, weaker users to checkout lowers the
+    checkout → purchase rate while raising purchases): comparing arms on them is biased. Here
+    every step's rate is the share of **all** users assigned to the arm who reached it, in
+    order, within ``window_days`` of assignment (a user funnel; users with no events count as
+    reaching nothing), so each difference is a plain randomised comparison (GrowthBook's
+    funnel metrics do the same). Users whose window is not over when the data ends are left
+    out, as in :func:`user_metrics`; p-values are Holm-adjusted over the steps.
+
+    Returns
+    -------
+    DataFrame, one row per step: ``step``, ``step_index``, ``n_control``, ``n_treatment``,
+    ``control``, ``treatment`` (shares of the assigned users), ``effect`` with its
+    ``ci_low``/``ci_high``, ``p_value`` and ``p_holm``.
+
+    Examples
+    --------
+    >>> from helpers.data import load_store
+    >>> f = funnel_by_arm(load_store(), "checkout_redesign", ["view_item", "add_to_cart", "purchase"])
+    >>> f[["step", "n_control", "n_treatment"]].values.tolist()[0]
+    ['view_item', 2231, 2290]
+    """
+    from helpers import funnel
+
+    alpha = args.alpha(alpha)
+    m = user_metrics(store, experiment, window_days=window_days,
+                     metric=None if store.orders is not None else steps[-1])
+    a = m[["user_id", "variant", "assigned_at"]]
+    ev = store.events[["session_id", "user_id", "ts", "event"]].merge(a, on="user_id")
+    dt = ev["ts"] - ev["assigned_at"]
+    ev = ev.loc[(dt >= pd.Timedelta(0)) & (dt < pd.Timedelta(days=window_days))]
+    j = funnel.journeys(ev.drop(columns=["variant", "assigned_at"]), steps, unit="user")
+    reached = a.merge(j[["user_id", "reached"]], on="user_id", how="left")["reached"]
+    reached = reached.fillna(-1).to_numpy()
+    arm = a["variant"].to_numpy()
+    rows = []
+    for k, step in enumerate(args.names(steps, "steps")):
+        kc = int(((reached >= k) & (arm == "control")).sum())
+        kt = int(((reached >= k) & (arm == "treatment")).sum())
+        nc, nt = int((arm == "control").sum()), int((arm == "treatment").sum())
+        r = compare_proportions(kc, nc, kt, nt, alpha=alpha)
+        rows.append({"step": step, "step_index": k, "n_control": nc, "n_treatment": nt,
+                     "control": r["control"], "treatment": r["treatment"], "effect": r["effect"],
+                     "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"]})
+    out = pd.DataFrame(rows)
+    out["p_holm"] = adjust(out["p_value"], "holm")
+    out.attrs["dropped"] = m.attrs["dropped"]
+    return out
+
+
 def _ratio_or_nan(num_c, den_c, num_t, den_t, alpha) -> dict:
     """:func:`compare_ratios`, or no test (NaN) when an arm has nothing in the denominator."""
     if min(np.sum(den_c), np.sum(den_t)) <= 0 or min(len(den_c), len(den_t)) < 2:

@@ -318,7 +318,7 @@ def exits_and_loops(tr: pd.DataFrame, by: str = "state") -> pd.DataFrame:
 
 def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str = "page_type",
               session: str = "session_id", time: str = "ts",
-              purchase: str = "purchase") -> pd.DataFrame:
+              purchase: str = "purchase", other: bool = False) -> pd.DataFrame:
     """The most frequent session paths, with how many sessions took them and how many bought.
 
     A path is the session's sequence of ``by`` values (page types by default) with
@@ -336,6 +336,9 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
         Steps kept per path (1–12).
     n : int
         How many paths to return.
+    other : bool
+        Add a last row ``"(other paths)"`` with every session not on a listed path, so that
+        sessions and purchases add up to the whole log (and to a funnel's totals).
 
     Returns
     -------
@@ -343,7 +346,8 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
         ``path`` (states joined by " → "), ``steps``, ``sessions``, ``share`` of all sessions,
         ``purchases`` (converting sessions), ``conversion`` and its 95 % Wilson
         ``ci_low``/``ci_high``; sorted by sessions (descending), ties by path. ``.attrs``:
-        ``sessions`` (all), ``truncated`` (sessions whose path was cut).
+        ``sessions`` (all), ``purchases`` (all converting sessions), ``truncated`` (sessions
+        whose path was cut).
 
     Examples
     --------
@@ -355,6 +359,10 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
                  path  sessions  purchases  conversion
     0  home → product         2          1         0.5
     1          search         1          0         0.0
+    >>> top_paths(ev, n=1, other=True)[["path", "sessions", "purchases"]]
+                path  sessions  purchases
+    0  home → product         2          1
+    1  (other paths)         1          0
     """
     if not 1 <= int(max_steps) <= 12:
         raise ValueError(f"max_steps must be between 1 and 12, got {max_steps}")
@@ -398,8 +406,53 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
     res["ci_low"], res["ci_high"] = wilson(res["purchases"].to_numpy(), res["sessions"].to_numpy())
     res = res.astype({"path": "str"})
     res.attrs["sessions"] = int(n_sess)
+    res.attrs["purchases"] = _purchase_sessions(events, session=session, purchase=purchase)
     res.attrs["truncated"] = int(truncated)
-    return res
+    return add_other(res) if other else res
+
+
+OTHER = "(other paths)"
+"""The row of :func:`add_other` that holds every session not on a listed path."""
+
+
+def add_other(top: pd.DataFrame) -> pd.DataFrame:
+    """:func:`top_paths` with a last row ``"(other paths)"``: every session not listed, so that
+    sessions and purchases add up to the whole log (and reconcile with a funnel's totals).
+
+    >>> t = pd.DataFrame({"path": ["home"], "steps": [1], "sessions": [6], "share": [0.6],
+    ...                   "purchases": [1], "conversion": [1 / 6], "ci_low": [0.03],
+    ...                   "ci_high": [0.56]})
+    >>> t.attrs.update(sessions=10, purchases=3, truncated=0)
+    >>> add_other(t)[["path", "sessions", "purchases"]].values.tolist()
+    [['home', 6, 1], ['(other paths)', 4, 2]]
+    """
+    n_sess, total_buy = top.attrs["sessions"], top.attrs["purchases"]
+    rest_n = int(n_sess) - int(top["sessions"].sum())
+    rest_k = int(total_buy) - int(top["purchases"].sum())
+    lo, hi = wilson(rest_k, rest_n) if rest_n else (np.nan, np.nan)
+    row = pd.DataFrame({"path": [OTHER], "steps": [pd.NA], "sessions": [rest_n],
+                        "share": [rest_n / max(n_sess, 1)], "purchases": [rest_k],
+                        "conversion": [rest_k / rest_n if rest_n else np.nan],
+                        "ci_low": [lo], "ci_high": [hi]})
+    out = pd.concat([top.astype({"steps": "Int64"}), row.astype({"steps": "Int64"})],
+                    ignore_index=True)
+    out.attrs.update(top.attrs)
+    return out
+
+
+def _purchase_sessions(events, *, session: str, purchase: str) -> int:
+    """How many sessions have a purchase event (a DataFrame, or a Parquet path via DuckDB)."""
+    if is_path(events):
+        from helpers import engine
+
+        con = engine.connect()
+        try:
+            return int(con.execute(f'SELECT count(DISTINCT "{session}") FROM '
+                                   f'{engine.parquet_source(events)} WHERE "event" = ?',
+                                   [purchase]).fetchone()[0])
+        finally:
+            con.close()
+    return int(events.loc[events["event"] == purchase, session].nunique())
 
 
 # Out-of-core versions of transitions/top_paths (events given as a Parquet path). DuckDB does the

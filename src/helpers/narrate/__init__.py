@@ -122,11 +122,14 @@ def pct(x, digits: int = 1) -> str:
 
 
 def pp(x, digits: int = 1) -> str:
-    """A difference of two shares in percentage points: ``-0.052`` -> ``'−5.2 pp'``."""
+    """A difference of two shares in percentage points: ``-0.052`` -> ``'−5.2 pp'``.
+
+    A difference that rounds to zero has no sign: ``pp(-0.0001)`` -> ``'+0.0 pp'``.
+    """
     if missing(x):
         return "n/a"
     v = 100 * float(x)
-    sign = "−" if v < 0 else "+"
+    sign = "−" if round(v, digits) < 0 else "+"
     return f"{sign}{abs(v):.{digits}f} pp"
 
 

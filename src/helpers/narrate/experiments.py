@@ -342,6 +342,37 @@ def readout(res: pd.DataFrame, *, mde_abs: float | None = None, currency: str | 
     return paragraphs(*parts)
 
 
+def funnel_by_arm(f: pd.DataFrame, *, alpha: float = ALPHA) -> Text:
+    """The experiment's funnel on all assigned users (``experiments.funnel_by_arm``).
+
+    >>> f = pd.DataFrame({"step": ["view_item", "add_to_cart", "purchase"],
+    ...                   "effect": [0.003, 0.004, 0.011], "ci_low": [-0.011, -0.023, -0.006],
+    ...                   "ci_high": [0.017, 0.03, 0.029], "p_value": [0.64, 0.79, 0.22],
+    ...                   "p_holm": [1.0, 1.0, 0.65]})
+    >>> funnel_by_arm(f)
+    On all assigned users, no step of the funnel differs between the arms beyond chance (Holm over 3 steps); the largest difference is at `purchase`, +1.1 pp (95 % CI −0.6 to +2.9 pp).
+    """
+    if len(f) < 2:
+        return Text("The log has a single funnel step, so the funnel adds nothing to the readout "
+                    "above.")
+    top = f.loc[f["effect"].abs().idxmax()]
+    sig = f.loc[f["p_holm"] < alpha]
+    where = (f"the largest difference is at `{top['step']}`, {pp(top['effect'])} "
+             f"({_pp_ci(top['ci_low'], top['ci_high'])})")
+    if sig.empty:
+        return Text("On all assigned users, no step of the funnel differs between the arms "
+                    f"beyond chance (Holm over {plural(len(f), 'step')}); {where}.")
+    first = sig.iloc[0]
+    way = "more" if first["effect"] > 0 else "fewer"
+    before = ("; the steps before it do not differ beyond chance"
+              if sig.index[0] != f.index[0] else "")
+    return Text(f"On all assigned users, the arms first differ at `{first['step']}`: "
+                f"{pp(first['effect'])} ({_pp_ci(first['ci_low'], first['ci_high'])}, Holm-"
+                f"adjusted {p_value(first['p_holm'])}), {way} of the treatment's users get "
+                f"that far{before}. Every share is of all assigned users, so the difference is "
+                "the treatment's, not a shift in who reaches the step.")
+
+
 def dropped(n: int, window_days: float) -> Text:
     """How many assigned users were left out because their window is not over.
 
@@ -550,7 +581,7 @@ def decisions(res: pd.DataFrame, health: pd.DataFrame, *, mde_abs: float | None 
         elif not len(g):
             guard = "the log has no orders, so no guardrail was checked"
         elif _nan(g["p_adjusted"].iloc[0]):
-            guard = "the guardrail could not be tested (too few orders)"
+            guard = "the guardrail could not be tested for want of orders"
         else:
             guard = "the guardrail shows no sign of harm"
         head = (f"**{name}:** decide on the primary metric's interval, not on its point estimate. ")
@@ -597,6 +628,7 @@ __all__ = [
     "decisions",
     "design",
     "dropped",
+    "funnel_by_arm",
     "mde",
     "metric",
     "peeking",
