@@ -448,3 +448,19 @@ def test_by_attribute_reads_a_user_attribute_from_the_session_s_user():
     # free: sessions 2, 3, 4 (one bought); pro: session 1 (bought)
     got = f.set_index(["plan", "step"])["n"].to_dict()
     assert got == {("free", "view"): 3, ("free", "buy"): 1, ("pro", "view"): 1, ("pro", "buy"): 1}
+
+
+def test_weekly_trend_partitions_the_sessions_of_the_whole_funnel():
+    from helpers.data import load_store
+
+    ev = load_store().events
+    steps = fu.default_steps(ev)
+    whole = fu.funnel(ev, steps)
+    weekly = fu.trend(ev, steps, min_units=0)
+    # every session starts in exactly one week: the weeks add up to the whole funnel, step by step
+    assert weekly.groupby("step_index")["n"].sum().tolist() == whole["n"].tolist()
+    assert weekly.attrs["dropped_periods"] == 0
+    week = pd.Timestamp(weekly["period"].iloc[0])
+    assert week.dayofweek == 0  # pandas' weekly periods start on Monday
+    few = fu.trend(ev, steps, min_units=10**9)
+    assert few.empty and few.attrs["dropped_periods"] == weekly["period"].nunique()

@@ -522,6 +522,72 @@ def by_attribute(events: pd.DataFrame, steps, column: str, *, sessions: pd.DataF
     return funnel(events, steps, by=column, sessions=sessions, **kwargs)
 
 
+def trend(events: pd.DataFrame, steps, *, freq: str = "W", unit: str = "session",
+          window=None, min_units: int = 30) -> pd.DataFrame:
+    """Step rates per period (funnel trends): :func:`funnel` broken down by the week (``freq``)
+    in which each unit's attempt starts, with Wilson intervals.
+
+    The period is the one of the unit's first event (its session's start, or a user's first
+    visit). Periods with fewer than ``min_units`` units at the first step are left out (their
+    rates are noise); how many is in ``.attrs["dropped_periods"]``. :func:`compare` on the
+    result tests whether a step rate changes between periods.
+
+    Returns
+    -------
+    The :func:`funnel` table with a ``period`` column (the period's first day).
+
+    Examples
+    --------
+    >>> t0 = pd.Timestamp("2025-01-06", tz="UTC")
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2, 3, 3], "user_id": [1, 1, 2, 3, 3],
+    ...     "ts": [t0, t0, t0, t0 + pd.Timedelta("8D"), t0 + pd.Timedelta("8D")],
+    ...     "event": ["view", "cart", "view", "view", "cart"]})
+    >>> t = trend(ev, ["view", "cart"], min_units=1)
+    >>> t.loc[t["step"] == "cart", ["period", "n", "rate_from_prev"]].astype(str).values.tolist()
+    [['2025-01-06', '1', '0.5'], ['2025-01-13', '1', '1.0']]
+    """
+    if engine.is_path(events):
+        raise ValueError("trend: give the events as a DataFrame")
+    key = "session_id" if unit == "session" else "user_id"
+    start = events.groupby(key)["ts"].transform("min")
+    day = start.dt.tz_convert("UTC").dt.tz_localize(None) if start.dt.tz is not None else start
+    period = day.dt.to_period(freq).dt.start_time.dt.strftime("%Y-%m-%d")
+    out = funnel(events.assign(period=period.to_numpy()), steps, unit=unit, window=window,
+                 by="period")
+    size = out.loc[out["step_index"] == 0].set_index("period")["n"]
+    keep = size.index[size >= min_units]
+    out = out.loc[out["period"].isin(keep)].reset_index(drop=True)
+    out.attrs["dropped_periods"] = int((size < min_units).sum())
+    return out
+
+
+def plot_trend(table: pd.DataFrame, *, title: str = "Step rates week by week (95 % CI)"):
+    """One line per step transition of a :func:`trend` table, with its Wilson band.
+
+    >>> t0 = pd.Timestamp("2025-01-06", tz="UTC")
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2], "user_id": [1, 1, 2], "ts": [t0] * 3,
+    ...                    "event": ["view", "cart", "view"]})
+    >>> ax = plot_trend(trend(ev, ["view", "cart"], min_units=1))
+    >>> ax.get_ylabel()
+    'share continuing from the previous step'
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
+    """
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    _, ax = plt.subplots(figsize=(9, 3.8))
+    steps = table.loc[table["step_index"] > 0]
+    for _, g in steps.groupby("step_index", sort=True):
+        x = pd.to_datetime(g["period"])
+        label = f"{g['from_step'].iloc[0]} → {g['step'].iloc[0]}"
+        line, = ax.plot(x, g["rate_from_prev"], lw=1.4, label=label)
+        ax.fill_between(x, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.15, lw=0)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    plots.label(ax, title, "week", "share continuing from the previous step", percent="y")
+    return ax
+
+
 def summarize(j: pd.DataFrame) -> pd.DataFrame:
     """Count a :func:`journeys` table into the funnel table of :func:`funnel`.
 

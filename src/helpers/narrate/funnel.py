@@ -20,6 +20,7 @@ The funnel narrows most at `add_to_cart`: 15 % (95 % CI 13–17 %) of the sessio
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from helpers.narrate import (
@@ -348,6 +349,63 @@ def own_breakdowns(cols: pd.DataFrame, *, given: bool = False) -> Text:
         return Text(f"The funnel is also broken down by {items}, as `BREAKDOWNS` asks.")
     return Text("The data carries its own attributes, so the funnel is also broken down by "
                 f"{items}.{tail}")
+
+
+TREND_MIN = 100
+"""Weeks with fewer units at the previous step are not quoted as a trend's low or high."""
+
+
+def trend(weekly: pd.DataFrame, tests: pd.DataFrame) -> Text:
+    """Funnel trends: which step rates move between weeks beyond chance, and how far.
+
+    ``weekly`` is :func:`helpers.funnel.trend`, ``tests`` its :func:`helpers.funnel.compare`;
+    the steps' p-values are Holm-adjusted, and the low and high weeks quoted are among those
+    with at least :data:`TREND_MIN` units at the previous step (when two such weeks exist).
+
+    >>> w = pd.DataFrame({"period": ["2025-01-06", "2025-01-13"] * 2, "step_index": [1, 1, 2, 2],
+    ...                   "from_step": ["v", "v", "c", "c"], "step": ["c", "c", "b", "b"],
+    ...                   "rate_from_prev": [0.10, 0.16, 0.5, 0.52], "n_prev": [900, 950, 90, 150]})
+    >>> t = pd.DataFrame({"step": ["c", "b"], "step_index": [1, 2], "p_value": [0.0001, 0.8]})
+    >>> trend(w, t)
+    Over 2 weeks, `v → c` moves beyond what chance allows (χ² across weeks, Holm-adjusted p < 0.001): from 10 % in the week of 6 Jan 2025 to 16 % in the week of 13 Jan 2025. `c → b` holds steady (no difference between weeks beyond chance).
+    """
+    weeks = weekly["period"].nunique() if len(weekly) else 0
+    if weeks < 2:
+        return Text("The data spans fewer than two weeks with enough sessions: there is no trend "
+                    "to read.")
+    from statsmodels.stats.multitest import multipletests
+
+    tests = tests.sort_values("step_index").reset_index(drop=True)
+    ok = tests["p_value"].notna()
+    holm = pd.Series(np.nan, index=tests.index)
+    if ok.any():
+        holm[ok] = multipletests(tests.loc[ok, "p_value"], method="holm")[1]
+    moving, steady = [], []
+    for i, t in tests.iterrows():
+        g = weekly.loc[weekly["step_index"] == t["step_index"]]
+        name = _arrow(g["from_step"].iloc[0], g["step"].iloc[0])
+        if not holm[i] < ALPHA:
+            steady.append(name)
+            continue
+        big = g.loc[g["n_prev"] >= TREND_MIN] if (g["n_prev"] >= TREND_MIN).sum() >= 2 else g
+        lo, hi = big.loc[big["rate_from_prev"].idxmin()], big.loc[big["rate_from_prev"].idxmax()]
+        moving.append(f"{name} moves beyond what chance allows (χ² across weeks, Holm-adjusted "
+                      f"{p_value(holm[i])}): from {pct(lo['rate_from_prev'])} in the week "
+                      f"of {_week(lo['period'])} to {pct(hi['rate_from_prev'])} in the week of "
+                      f"{_week(hi['period'])}")
+    if not moving:
+        return Text(f"Over {weeks} weeks, every step rate holds steady: no step differs between "
+                    "weeks beyond chance (χ² per step).")
+    parts = [f"Over {weeks} weeks, " + "; ".join(moving) + "."]
+    if steady:
+        verb = "holds" if len(steady) == 1 else "hold"
+        parts.append(f"{join(steady)} {verb} steady (no difference between weeks beyond chance).")
+    return Text(" ".join(parts))
+
+
+def _week(day: str) -> str:
+    d = pd.Timestamp(day)
+    return f"{d.day} {d:%b %Y}"
 
 
 def where_segments_differ(tests: dict) -> Text:
