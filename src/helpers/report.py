@@ -301,11 +301,26 @@ class _Cells(HTMLParser):
             self._buf.append(data)
 
 
+def _raw_fraction(cell: str) -> bool:
+    """A number printed with four or more decimals and three or more significant digits
+    (``0.1234``: a rounded float, not a formatted figure; ``0.0023`` is a small one, shown with
+    the two digits it has).
+
+    >>> [_raw_fraction(c) for c in ("0.1234", "0.0023", "12.5", "0.000096", "-0.12345")]
+    [True, False, False, False, True]
+    """
+    m = _LONG_FRACTION.match(cell)
+    if not m:
+        return False
+    digits = cell.lstrip("-−+").replace(".", "").lstrip("0")
+    return len(digits) >= 3
+
+
 def story_problems(page: str, nb) -> dict:
     """What keeps a story report from reading like a report: ``{problem: examples}``.
 
-    Table cells in scientific notation, bare fractions with four or more decimals or cut with
-    "..."; raw Python reprs among the outputs that are not tables, sentences or charts; customer
+    Table cells in scientific notation, raw fractions (four or more decimals, three or more
+    significant digits: a rounded float) or cut with "..."; raw Python reprs among the outputs that are not tables, sentences or charts; customer
     identifier columns. Also returns the page's links under ``"links"`` (not a problem).
 
     >>> story_problems("<table><tr><th>user_id</th></tr><tr><td>0.1234</td></tr></table>",
@@ -322,7 +337,7 @@ def story_problems(page: str, nb) -> dict:
                 continue
             text = o.get("text", "") or data.get("text/plain", "")
             shown.append(text if isinstance(text, str) else "".join(text))
-    return {"cells": [c for c in parser.cells if _SCI.search(c) or _LONG_FRACTION.match(c)
+    return {"cells": [c for c in parser.cells if _SCI.search(c) or _raw_fraction(c)
                       or "..." in c],
             "reprs": [t[:120] for t in shown if any(r in t for r in _REPRS)],
             "ids": sorted(_ID_HEADERS & set(parser.heads)),
