@@ -464,3 +464,25 @@ def test_weekly_trend_partitions_the_sessions_of_the_whole_funnel():
     assert week.dayofweek == 0  # pandas' weekly periods start on Monday
     few = fu.trend(ev, steps, min_units=10**9)
     assert few.empty and few.attrs["dropped_periods"] == weekly["period"].nunique()
+
+
+def test_drivers_odds_ratios_equal_statsmodels_and_ignore_what_follows_the_purchase():
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    rows = []
+    for s in range(200):  # chat in 100 sessions (30 buy), none in 100 (10 buy)
+        chat, buy = s < 100, (s < 30) or (100 <= s < 110)
+        rows.append((s, t0, "chat" if chat else "page_view"))
+        if buy:
+            rows.append((s, t0 + pd.Timedelta("1min"), "purchase"))
+            rows.append((s, t0 + pd.Timedelta("2min"), "survey"))  # after buying: not a driver
+    ev = pd.DataFrame(rows, columns=["session_id", "ts", "event"])
+    d = fu.drivers(ev, exclude=("page_view",), min_units=10).set_index("feature")
+    assert "survey" not in d.index
+    ref = Table2x2(np.array([[30, 70], [10, 90]]))
+    assert d.loc["chat", "odds_ratio"] == pytest.approx(ref.oddsratio)
+    lo, hi = ref.oddsratio_confint()
+    assert (d.loc["chat", "ci_low"], d.loc["chat", "ci_high"]) == pytest.approx((lo, hi))
+    assert d.loc["chat", "p_value"] == pytest.approx(ref.oddsratio_pvalue())
+    assert (d.loc["chat", "with_n"], d.loc["chat", "with_rate"]) == (100, 0.3)

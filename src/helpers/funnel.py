@@ -588,6 +588,96 @@ def plot_trend(table: pd.DataFrame, *, title: str = "Step rates week by week (95
     return ax
 
 
+def drivers(events: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
+            target: str = "purchase", exclude=(*CANONICAL_STEPS, "view_cart"), attributes=(),
+            min_units: int = 30, alpha: float = 0.05) -> pd.DataFrame:
+    """What goes with converting: per event, and per level of a session attribute, the odds
+    ratio of converting for sessions that had it against those that did not.
+
+    In the manner of PostHog's correlation analysis. A converting session counts only the
+    events before its first ``target`` event (what happened after buying cannot have caused
+    it). Funnel steps and the cart page are left out by default (``exclude``): reaching
+    checkout "predicts" buying trivially. Each feature gets a 2 × 2 table (had it / not × converted / not), its
+    odds ratio with a Woolf (log) interval and a χ² p-value (statsmodels ``Table2x2``), and
+    p-values adjusted over all features by Holm and by Benjamini–Hochberg. Features with
+    fewer than ``min_units`` sessions on either side are left out (their count is in
+    ``.attrs["too_rare"]``). Odds ratios describe association, not cause: a driver is a place
+    to look, and an experiment tells whether it matters.
+
+    Parameters
+    ----------
+    attributes : sequence of str
+        Columns of ``sessions`` (device, channel …) whose levels are features too.
+
+    Returns
+    -------
+    DataFrame with ``feature``, ``kind`` (``"event"`` or the attribute's name), ``with_n``,
+    ``with_rate``, ``without_n``, ``without_rate``, ``odds_ratio``, ``ci_low``, ``ci_high``,
+    ``p_value``, ``p_holm``, ``p_bh``; the features significant after Holm first, each group
+    by odds ratio furthest from 1.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": np.repeat(np.arange(200), 2),
+    ...     "ts": pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(np.tile([0, 1], 200), "min"),
+    ...     "event": np.ravel([["chat", "purchase"] if i < 30 else ["chat", "page_view"] if i < 100
+    ...                        else ["search", "purchase"] if i < 110 else ["search", "page_view"]
+    ...                        for i in range(200)])})
+    >>> d = drivers(ev, exclude=())
+    >>> d[["feature", "with_n", "with_rate", "odds_ratio"]].round(3).values.tolist()
+    [['page_view', 160, 0.0, 0.0], ['chat', 100, 0.3, 3.857], ['search', 100, 0.1, 0.259]]
+    """
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    alpha = args.alpha(alpha)
+    ev = events[["session_id", "ts", "event"]]
+    first_buy = ev.loc[ev["event"] == target].groupby("session_id")["ts"].min()
+    buy_t = ev["session_id"].map(first_buy)
+    before = buy_t.isna() | (ev["ts"] < buy_t)
+    skip = set(exclude) | {target}
+    had = ev.loc[before & ~ev["event"].isin(skip), ["session_id", "event"]].drop_duplicates()
+    units = pd.Index(ev["session_id"].unique())
+    conv = pd.Series(units.isin(first_buy.index), index=units)
+    n_all, k_all = len(units), int(conv.sum())
+    feats = [("event", name, pd.Index(g["session_id"])) for name, g in
+             had.groupby("event", sort=True)]
+    if sessions is not None:
+        ses = sessions.set_index("session_id").reindex(units)
+        for col in args.names(attributes, "attributes"):
+            for level, g in ses.groupby(col, sort=True, dropna=True):
+                feats.append((col, str(level), g.index))
+    rows, rare = [], 0
+    for kind, name, ids in feats:
+        n1 = len(ids)
+        k1 = int(conv.reindex(ids).sum())
+        n0, k0 = n_all - n1, k_all - k1
+        if min(n1, n0) < min_units:
+            rare += 1
+            continue
+        tab = np.array([[k1, n1 - k1], [k0, n0 - k0]], dtype=float)
+        t = Table2x2(tab + 0.5 if (tab == 0).any() else tab)  # Haldane's 0.5 for an empty cell
+        lo, hi = t.oddsratio_confint(alpha=alpha)
+        rows.append({"feature": name, "kind": kind, "with_n": n1, "with_rate": k1 / n1,
+                     "without_n": n0, "without_rate": k0 / n0 if n0 else np.nan,
+                     "odds_ratio": (k1 * (n0 - k0)) / ((n1 - k1) * k0) if (n1 - k1) * k0 else
+                     float(t.oddsratio), "ci_low": float(lo), "ci_high": float(hi),
+                     "p_value": float(t.oddsratio_pvalue())})
+    cols = ["feature", "kind", "with_n", "with_rate", "without_n", "without_rate", "odds_ratio",
+            "ci_low", "ci_high", "p_value", "p_holm", "p_bh"]
+    out = pd.DataFrame(rows, columns=[c for c in cols if not c.startswith("p_") or c == "p_value"])
+    if len(out):
+        out["p_holm"] = multipletests(out["p_value"], method="holm")[1]
+        out["p_bh"] = multipletests(out["p_value"], method="fdr_bh")[1]
+        far = np.abs(np.log(out["odds_ratio"].clip(lower=1e-12)))
+        out = out.assign(_ns=~(out["p_holm"] < alpha), _far=-far).sort_values(
+            ["_ns", "_far", "feature"], kind="stable")
+        out = out.drop(columns=["_ns", "_far"]).reset_index(drop=True)
+    else:
+        out["p_holm"] = out["p_bh"] = pd.Series(dtype=float)
+    out.attrs.update(too_rare=rare, sessions=n_all, conversions=k_all)
+    return out
+
+
 def summarize(j: pd.DataFrame) -> pd.DataFrame:
     """Count a :func:`journeys` table into the funnel table of :func:`funnel`.
 

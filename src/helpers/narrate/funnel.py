@@ -351,6 +351,48 @@ def own_breakdowns(cols: pd.DataFrame, *, given: bool = False) -> Text:
                 f"{items}.{tail}")
 
 
+def drivers(d: pd.DataFrame, *, shown: int = 3) -> Text:
+    """Conversion drivers (``funnel.drivers``): what goes with buying more, and with buying less.
+
+    >>> d = pd.DataFrame({"feature": ["remove_from_cart", "Organic Social"],
+    ...     "kind": ["event", "channel"], "with_rate": [0.126, 0.012], "without_rate": [0.034, 0.038],
+    ...     "odds_ratio": [4.06, 0.32], "ci_low": [3.37, 0.27], "ci_high": [4.9, 0.38],
+    ...     "p_holm": [1e-9, 1e-9]})
+    >>> print(drivers(d))
+    An odds ratio shows what goes with buying, not what causes it, but it says where to look. Sessions with `remove_from_cart` convert at 12.6 % against 3.4 % without (odds ratio 4.06, 95 % CI 3.37–4.90). Sessions from channel `Organic Social` convert at 1.2 % against 3.8 % (odds ratio 0.32, 95 % CI 0.27–0.38).
+    <BLANKLINE>
+    **Takeaway:** the strongest signals are `remove_from_cart` (with more buying) and `Organic Social` (with less); test a change around them before acting on them, since what goes with buying need not cause it.
+    """
+    sig = d.loc[d["p_holm"] < ALPHA]
+    if sig.empty:
+        return Text("No event or session attribute goes with converting more or less than the "
+                    "rest beyond chance (Holm over every feature)." if len(d) else
+                    "Too few sessions with and without each event to look for conversion drivers.")
+    up = sig.loc[sig["odds_ratio"] > 1].head(shown)
+    down = sig.loc[sig["odds_ratio"] < 1].head(shown)
+
+    def one(r):
+        who = f"`{r['feature']}`" if r["kind"] == "event" else f"{r['kind']} `{r['feature']}`"
+        pre = "with" if r["kind"] == "event" else "from"
+        tail = " without" if r["kind"] == "event" else ""
+        return (f"Sessions {pre} {who} convert at {pct(r['with_rate'])} against "
+                f"{pct(r['without_rate'])}{tail} (odds ratio {r['odds_ratio']:.2f}, 95 % CI "
+                f"{r['ci_low']:.2f}–{r['ci_high']:.2f}).")
+
+    lines = [one(r) for _, r in pd.concat([up, down]).iterrows()]
+    names = []
+    if len(up):
+        names.append(f"`{up['feature'].iloc[0]}` (with more buying)")
+    if len(down):
+        names.append(f"`{down['feature'].iloc[0]}` (with less)")
+    head = ("An odds ratio shows what goes with buying, not what causes it, but it says where to "
+            "look. ")
+    return paragraphs(head + " ".join(lines),
+                      takeaway(f"the strongest signals are {join(names)}; test a change around "
+                               "them before acting on them, since what goes with buying need "
+                               "not cause it."))
+
+
 TREND_MIN = 100
 """Weeks with fewer units at the previous step are not quoted as a trend's low or high."""
 
