@@ -276,3 +276,16 @@ def test_top_paths_with_other_add_up_to_every_session_and_purchase(tmp_path):
     ev.to_parquet(tmp_path / "events.parquet")
     lazy = paths.top_paths(str(tmp_path / "events.parquet"), n=10, other=True)
     pd.testing.assert_frame_equal(lazy, top)
+
+
+def test_paths_from_an_event_cover_every_session_that_had_it():
+    from helpers.data import load_store
+
+    ev = load_store().events
+    after = paths.paths_from(ev, "search", n=5)
+    with_search = ev.loc[ev["event"] == "search", "session_id"].nunique()
+    assert after["sessions"].sum() == after.attrs["sessions"] == with_search
+    assert after["path"].iloc[:-1].str.startswith("search").all()
+    assert paths.interesting_event(ev) == "search"  # the bundled shop logs no events of its own
+    with pytest.raises(ValueError, match="no session has a 'chat' event"):
+        paths.paths_from(ev, "chat")

@@ -411,6 +411,54 @@ def top_paths(events: pd.DataFrame, max_steps: int = 5, n: int = 10, *, by: str 
     return add_other(res) if other else res
 
 
+def paths_from(events: pd.DataFrame, event: str, *, max_steps: int = 5, n: int = 10,
+               by: str = "page_type", session: str = "session_id", time: str = "ts",
+               purchase: str = "purchase") -> pd.DataFrame:
+    """Where sessions go after an event: :func:`top_paths` of each session from the first
+    ``event`` on (after a search, a payment error, a chat), with every other path in one row.
+
+    Only sessions that have the event count; the path starts at the event's own state (its
+    ``by`` value) and collapses repeats as :func:`top_paths` does. ``.attrs["sessions"]`` is the
+    number of sessions with the event.
+
+    Examples
+    --------
+    >>> t = pd.to_datetime(["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 10:02"])
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 1, 2, 2, 3], "ts": list(t) * 2,
+    ...     "page_type": ["home", "search", "product", "search", "home", "home"],
+    ...     "event": ["page_view", "search", "view_item", "search", "page_view", "page_view"]})
+    >>> paths_from(ev, "search")[["path", "sessions"]].values.tolist()
+    [['search → home', 1], ['search → product', 1], ['(other paths)', 0]]
+    """
+    _require(events, "events", [session, time, "event", by])
+    ev = events.reset_index(drop=True)
+    order = np.lexsort((np.arange(len(ev)), _ns(ev[time], "events", time), _codes(ev[session])))
+    ev = ev.iloc[order]
+    seen = (ev["event"] == event).groupby(ev[session], sort=False).cummax()
+    after = ev.loc[seen.to_numpy()]
+    if after.empty:
+        raise ValueError(f"paths_from: no session has a {event!r} event")
+    return add_other(top_paths(after, max_steps=max_steps, n=n, by=by, session=session,
+                               time=time, purchase=purchase))
+
+
+def interesting_event(events: pd.DataFrame) -> str | None:
+    """The event whose aftermath is worth a look: the shop's own most frequent event (a name
+    that is not a canonical GA4 one: an error page, a chat), else ``search``, else None.
+
+    >>> interesting_event(pd.DataFrame({"event": ["view_item", "search", "payment_error"]}))
+    'payment_error'
+    """
+    from helpers.data import EVENT_NAMES
+
+    counts = events["event"].astype(str).value_counts()
+    own = counts.loc[~counts.index.isin(EVENT_NAMES)]
+    if len(own):
+        top = own.max()
+        return min(own.index[own == top])
+    return "search" if "search" in counts.index else None
+
+
 OTHER = "(other paths)"
 """The row of :func:`add_other` that holds every session not on a listed path."""
 

@@ -80,6 +80,33 @@ def filled_pages(filled: pd.DataFrame, n_events: int, *, shown: int = 5) -> Text
                 "tracked is left out.")
 
 
+def paths_from(after: pd.DataFrame | None, event: str | None) -> Text:
+    """Where sessions go after an event (``paths.paths_from``), in two sentences.
+
+    >>> a = pd.DataFrame({"path": ["search → product", "search", "(other paths)"],
+    ...                   "sessions": [9163, 6628, 4056], "share": [0.386, 0.279, 0.171],
+    ...                   "purchases": [0, 0, 764], "conversion": [0.0, 0.0, 0.188]})
+    >>> a.attrs.update(sessions=23719, purchases=764)
+    >>> paths_from(a, "search")
+    Of the 23,719 sessions with `search`, the most common continuation is `search → product` (38.6 %); 27.9 % end right after it. 3.2 % of these sessions buy.
+    """
+    if after is None or not event:
+        return Text("The log has neither an event of the shop's own nor searches to follow.")
+    n = after.attrs["sessions"]
+    listed = after.loc[after["path"] != "(other paths)"]
+    state = listed["path"].str.split(" → ").str[0]
+    alone = listed.loc[listed["path"] == state, "share"].sum()
+    onward = listed.loc[listed["path"] != state]
+    head = f"Of the {count(n)} sessions with {_c(event)}, "
+    if onward.empty:
+        head += "none goes on along a common path"
+    else:
+        top = onward.iloc[0]
+        head += f"the most common continuation is {_c(top['path'])} ({pct(top['share'])})"
+    buy = after.attrs.get("purchases", 0) / n if n else 0
+    return Text(f"{head}; {pct(alone)} end right after it. {pct(buy)} of these sessions buy.")
+
+
 def visits(log_sessions: int, rule_visits: int, gap: str) -> Text:
     """Section 1: how closely the inactivity rule reproduces the log's sessions."""
     if not log_sessions:
@@ -229,9 +256,14 @@ def exits(stall: pd.DataFrame, by: str = "page_type") -> Text:
     other = stall.loc[stall["exit_rate"] < END]
     parts = []
     if len(end):
-        parts.append(f"{join(map(_c, end[by]))} ends {pct(end['exit_rate'].min())} "
-                     f"{'or more ' if len(end) > 1 else ''}of the visits that reach it: "
-                     f"{'an end page' if len(end) == 1 else 'end pages'}, not a leak.")
+        low = end["exit_rate"].min()
+        if len(end) == 1:
+            parts.append(f"{_c(end[by].iloc[0])} ends {pct(low)} of the visits that reach it: "
+                         "an end page, not a leak.")
+        else:
+            most = "all" if low >= 1 else f"at least {pct(low)}"
+            parts.append(f"{join(map(_c, end[by]))} each end {most} of the visits that reach "
+                         "them: end pages, not leaks.")
     tk = []
     if len(other):
         vol = other.sort_values("exits", ascending=False, kind="stable").head(2)
