@@ -486,3 +486,10 @@ def test_drivers_odds_ratios_equal_statsmodels_and_ignore_what_follows_the_purch
     assert (d.loc["chat", "ci_low"], d.loc["chat", "ci_high"]) == pytest.approx((lo, hi))
     assert d.loc["chat", "p_value"] == pytest.approx(ref.oddsratio_pvalue())
     assert (d.loc["chat", "with_n"], d.loc["chat", "with_rate"]) == (100, 0.3)
+
+
+def test_drivers_on_a_log_without_purchases_compare_nothing():
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    ev = pd.DataFrame({"session_id": np.arange(100), "ts": t0, "event": ["chat", "search"] * 50})
+    d = fu.drivers(ev, min_units=10)
+    assert d.empty and d.attrs["conversions"] == 0

@@ -632,8 +632,11 @@ def drivers(events: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
     alpha = args.alpha(alpha)
     ev = events[["session_id", "ts", "event"]]
     first_buy = ev.loc[ev["event"] == target].groupby("session_id")["ts"].min()
-    buy_t = ev["session_id"].map(first_buy)
-    before = buy_t.isna() | (ev["ts"] < buy_t)
+    if first_buy.empty:  # nobody converts: every event is "before", and nothing can be compared
+        before = pd.Series(True, index=ev.index)
+    else:
+        buy_t = ev["session_id"].map(first_buy)
+        before = buy_t.isna() | (ev["ts"] < buy_t)
     skip = set(exclude) | {target}
     had = ev.loc[before & ~ev["event"].isin(skip), ["session_id", "event"]].drop_duplicates()
     units = pd.Index(ev["session_id"].unique())
@@ -647,6 +650,8 @@ def drivers(events: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
             for level, g in ses.groupby(col, sort=True, dropna=True):
                 feats.append((col, str(level), g.index))
     rows, rare = [], 0
+    if k_all in (0, n_all):
+        feats = []  # no contrast: nobody (or everybody) converts
     for kind, name, ids in feats:
         n1 = len(ids)
         k1 = int(conv.reindex(ids).sum())

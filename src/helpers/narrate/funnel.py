@@ -363,6 +363,8 @@ def drivers(d: pd.DataFrame, *, shown: int = 3) -> Text:
     <BLANKLINE>
     **Takeaway:** the strongest signals are `remove_from_cart` (with more buying) and `Organic Social` (with less); test a change around them before acting on them, since what goes with buying need not cause it.
     """
+    if d.attrs.get("conversions") == 0:
+        return Text("No session converts, so nothing can be said to go with converting.")
     sig = d.loc[d["p_holm"] < ALPHA]
     if sig.empty:
         return Text("No event or session attribute goes with converting more or less than the "
