@@ -33,10 +33,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from helpers import args
+from helpers.funnel import CANONICAL_STEPS as FUNNEL
 from helpers.stats import wilson
-
-FUNNEL = ("view_item", "add_to_cart", "begin_checkout", "add_shipping_info", "add_payment_info",
-          "purchase")
 
 
 def _loglik(k, n):
@@ -110,7 +108,7 @@ def daily_series(events: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
     -------
     DataFrame with ``metric``, ``segment``, ``period`` (the period's first day), ``k``, ``n``.
     """
-    steps = [s for s in (steps or FUNNEL)]
+    steps = list(steps or FUNNEL)
     ev = events[["session_id", "user_id", "ts", "event"]]
     start = ev.groupby("session_id")["ts"].min()
     t = start.dt.tz_convert("UTC").dt.tz_localize(None) if start.dt.tz is not None else start

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import betaln, gammaln, hyp2f1
+from scipy.stats import norm
 
 from helpers.data import require_columns
 from helpers.stats import rate_table, round_sig, wilson
@@ -321,7 +322,6 @@ def kaplan_meier(durations: pd.DataFrame, *, time: str = "days", event: str = "r
     1   3.0        3       1      0.50
     2   5.0        1       1      0.00
     """
-    from scipy.stats import norm
     from statsmodels.duration.survfunc import SurvfuncRight
 
     _check_cols(durations, "durations", [time, event])
@@ -496,7 +496,7 @@ class BGNBD:
         names = ["r", "alpha", "a", "b"]
         rows = _log_intervals(names, est, self.cov, alpha)
         g = self.a / (self.a + self.b)
-        z = stats_norm_ppf(1 - alpha / 2)
+        z = float(norm.ppf(1 - alpha / 2))
         if self.cov is not None:
             jac = np.array([0.0, 0.0, 1.0, -1.0]) * self.a * self.b / (self.a + self.b) ** 2
             se = float(np.sqrt(jac @ self.cov @ jac))
@@ -709,16 +709,9 @@ def _log_covariance(x, total_nll) -> np.ndarray | None:
         return np.linalg.inv(H)
 
 
-def stats_norm_ppf(q: float) -> float:
-    """The standard normal quantile (scipy.stats.norm.ppf), for interval half-widths."""
-    from scipy.stats import norm
-
-    return float(norm.ppf(q))
-
-
 def _log_intervals(names, est, cov, alpha) -> list[dict]:
     """Rows of parameter, estimate, se and a Wald interval built on the log scale."""
-    z = stats_norm_ppf(1 - alpha / 2)
+    z = float(norm.ppf(1 - alpha / 2))
     se_log = np.sqrt(np.diag(cov)) if cov is not None else np.full(len(names), np.nan)
     return [{"parameter": n, "estimate": float(v), "se": float(v * s),
              "ci_low": float(v * np.exp(-z * s)), "ci_high": float(v * np.exp(z * s))}
@@ -785,6 +778,29 @@ def holdout_check(orders: pd.DataFrame, split=None, end=None, *, freq: str = "W"
     out.attrs.update(model=model, horizon=horizon, split=split, predicted_total=float(pred.sum()),
                      actual_total=float(actual.sum()))
     return out
+
+
+def plot_holdout(h: pd.DataFrame, *, ax=None):
+    """Predicted against actual holdout purchases per customer, by past repeat purchases.
+
+    >>> h = pd.DataFrame({"frequency": ["0", "1+"], "predicted": [0.2, 1.1], "actual": [0.2, 1.0]})
+    >>> ax = plot_holdout(h)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['predicted', 'actual']
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
+    """
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    ax.plot(h["frequency"], h["predicted"], marker="o", label="predicted")
+    ax.plot(h["frequency"], h["actual"], marker="s", label="actual")
+    ax.legend()
+    plots.label(ax, "Holdout: repeat purchases per customer", "repeat purchases before the split",
+                "purchases in the holdout")
+    return ax
 
 
 # --------------------------------------------------------------------------- Gamma-Gamma

@@ -279,7 +279,7 @@ def table(df: pd.DataFrame | pd.Series, *, pct=(), pp=(), money=(), currency: st
         r = role(c)
         s = out[c]
         if r == "id":
-            salt = hashlib.sha256("\n".join(sorted(map(str, raw_ids(raw, c)))).encode()).hexdigest()
+            salt = hashlib.sha256("\n".join(sorted(map(str, _raw_ids(raw, c)))).encode()).hexdigest()
             cols[c] = s.map(lambda v, k=salt: NA if pd.isna(v) else pseudonym(v, k))
         elif r == "time":
             cols[c] = _time(s)
@@ -299,7 +299,7 @@ def table(df: pd.DataFrame | pd.Series, *, pct=(), pp=(), money=(), currency: st
     return Table(data, raw, caption)
 
 
-def raw_ids(raw: pd.DataFrame, col: str) -> set:
+def _raw_ids(raw: pd.DataFrame, col: str) -> set:
     """The distinct values of an id column of ``raw`` (a column or an index level)."""
     if col in raw.columns:
         return set(raw[col].dropna().unique())
