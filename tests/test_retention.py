@@ -270,7 +270,14 @@ def test_summary_reads_T_column_not_transpose():
 # of pure BG/NBD shops of this size (seeds 7-9) land within ~10 % of r and alpha and within 0.03
 # of a/(a+b). The departures add a little more, so we allow 20 % on r and alpha and an absolute
 # 0.06 on a/(a+b) (truth 0.246).
-def test_bgnbd_on_shop_close_to_truth(store):
+# The bundled shop also has its incidents (a payment outage and a checkout loop move repeat
+# purchases to after them, a release and a burst of poor traffic change who becomes a buyer when);
+# refits of seeds 8-12 with them land 10-20 % high on r and alpha, so the recovery is checked on
+# the same shop simulated without incidents.
+def test_bgnbd_on_shop_close_to_truth():
+    from helpers.simulate import Params, simulate
+
+    store = simulate(users=25_000, seed=7, params=Params(incidents=()))
     o = store.orders
     end = pd.Timestamp(store.truth["period"]["end"], tz="UTC") + pd.Timedelta("1D")
     s = retention.summary_from_orders(o, observation_end=end, freq="D")
@@ -310,7 +317,10 @@ def test_review_churn_effect_has_planted_sign_and_ci_covers_truth(store):
     # have a full 365-day window, so the CI is wide; we require the planted value inside the
     # 95 % CI and the point estimate below 1 (fewer low raters buy again).
     done = store.orders.loc[store.orders["status"] == "completed"]
-    tab = retention.next_purchase_after_review(done, store.reviews, window_days=365)
+    # the extract ends with the simulated period (a review may come after the last order)
+    end = pd.Timestamp(store.truth["period"]["end"], tz="UTC") + pd.Timedelta("1D")
+    tab = retention.next_purchase_after_review(done, store.reviews, window_days=365,
+                                               observation_end=end)
     rr = retention.risk_ratio(tab).iloc[0]
     truth = store.truth["review_churn"]["next_purchase_risk_ratio"]
     assert rr["ci_low"] <= truth <= rr["ci_high"]

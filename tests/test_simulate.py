@@ -131,7 +131,8 @@ def test_aov_is_right_skewed(shop):
 def test_answer_key_names_every_planted_effect(shop):
     t = shop.truth
     for key in ("channels", "checkout_steps_by_device", "bottleneck", "basket_complements",
-                "checkout_ab", "srm_experiment", "winback", "bgnbd", "review_churn", "sale"):
+                "checkout_ab", "srm_experiment", "winback", "bgnbd", "review_churn", "sale",
+                "incidents"):
         assert key in t, key
     assert set(t["channels"]) == set(data.CHANNELS)
     assert t["bottleneck"]["device"] == "mobile"
@@ -181,3 +182,62 @@ def test_streamed_shop_is_one_valid_store(tmp_path):
     lazy = open_store(tmp_path)
     assert isinstance(lazy.events, str) and isinstance(lazy.sessions, str)
     pd.testing.assert_frame_equal(lazy.orders, full.orders)
+
+
+# --------------------------------------------------------------- planted incidents
+
+
+def _local_day(shop, ts):
+    tz = shop.truth["period"]["shop_timezone"]
+    return ts.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def _reached(shop, a, b, device=None):
+    """Per shop day: sessions with an ``a`` event, and those of them with a ``b`` event."""
+    ev = shop.events
+    if device:
+        ids = shop.sessions.loc[shop.sessions["device"] == device, "session_id"]
+        ev = ev.loc[ev["session_id"].isin(ids)]
+    start = ev.groupby("session_id")["ts"].min()
+    day = _local_day(shop, start)
+    has_a = day.loc[ev.loc[ev["event"] == a, "session_id"].unique()]
+    has_b = has_a.index.isin(ev.loc[ev["event"] == b, "session_id"])
+    return pd.DataFrame({"day": has_a.to_numpy(), "b": has_b})
+
+
+def _inside(shop, frame, inc):
+    end = inc["end"]
+    return frame["day"].between(pd.Timestamp(inc["start"]), pd.Timestamp(end))
+
+
+def test_each_incident_moves_its_series_in_its_days_only(shop):
+    """The key's incidents, measured with plain pandas: the planted series is far off inside its
+    days and back to normal in the four weeks either side (a release: after vs before)."""
+    key = {i["kind"]: i for i in shop.truth["incidents"]}
+    assert set(key) == {"payment_outage", "checkout_loop", "low_intent", "release"}
+    for kind, (a, b) in {"payment_outage": ("add_payment_info", "purchase"),
+                         "checkout_loop": ("add_shipping_info", "add_payment_info"),
+                         "release": ("view_item", "add_to_cart")}.items():
+        inc = key[kind]
+        f = _reached(shop, a, b, inc.get("device"))
+        inside = _inside(shop, f, inc)
+        lo, hi = pd.Timestamp(inc["start"]), pd.Timestamp(inc["end"])
+        near = f["day"].between(lo - pd.Timedelta("28D"), lo - pd.Timedelta("1D")) | (
+            f["day"].between(hi + pd.Timedelta("1D"), hi + pd.Timedelta("28D")))
+        during, around = f.loc[inside, "b"].mean(), f.loc[near, "b"].mean()
+        if kind == "release":
+            assert inc["lasting"] and during > 1.2 * around, (kind, during, around)
+        else:
+            assert during < 0.6 * around, (kind, during, around)
+    # the low-intent spike: its channel's share of the day's sessions several times the usual
+    inc = key["low_intent"]
+    s = shop.sessions.assign(day=_local_day(shop, shop.sessions["started_at"]))
+    share = s.groupby("day")["channel"].apply(lambda c: (c == inc["channel"]).mean())
+    inside = share.index.to_series().between(pd.Timestamp(inc["start"]), pd.Timestamp(inc["end"]))
+    assert share[inside].min() > 1.8 * share[~inside].median()
+
+
+def test_a_steady_shop_plants_nothing_in_time():
+    st = simulate(users=1500, seed=3, params=simulate_mod.steady())
+    assert st.truth["incidents"] == [] and st.truth["sale"]["days"] == []
+    assert st.truth["checkout_ab"]["payment_step_relative_lift"] == 0.0

@@ -32,6 +32,11 @@ in the kit should find is planted here with a known size and written to
 * **Win-back campaign.** Lapsed buyers get a 20 %-off e-mail, with a
   randomised 20 % holdout; the incremental purchase probability differs by
   segment.
+* **Incidents** (:data:`INCIDENTS`): a payment outage on one device for two
+  weeks, a checkout loop on mobile for a month, a few days of low-intent paid
+  traffic, and a release that lastingly lifts adding to cart; each with its
+  days, segment and the series it moves in ``truth["incidents"]``.
+  :func:`steady` gives a shop with none of these, no sale and no effects.
 
 Run ``python -m helpers.simulate --users 25000 --seed 7 --out data`` to write
 a store; the bundled ``data/`` is exactly that.
@@ -147,6 +152,52 @@ GENDERS = ("female", "male", "unknown")
 
 
 @dataclass(frozen=True)
+class Incident:
+    """A time-bounded (or, with ``end=None``, lasting) change to the shop, planted with a key.
+
+    ``kind`` is one of
+
+    * ``"payment_outage"``: payment succeeds with probability ``size`` (on ``device`` only);
+    * ``"checkout_loop"``: a share ``size`` of the shipping step sends people back to the cart;
+    * ``"low_intent"``: arrivals from ``channel`` multiplied by ``arrivals``, their first
+      session's intent multiplied by ``size`` (a campaign buying poor traffic);
+    * ``"release"``: adding to cart from a product page is ``size`` times as likely from
+      ``start`` on.
+
+    Days are inclusive and in shop time.
+    """
+
+    name: str
+    kind: str
+    start: str
+    end: str | None
+    size: float
+    device: str | None = None
+    channel: str | None = None
+    arrivals: float = 1.0
+
+
+INCIDENTS = (
+    Incident("payment outage", "payment_outage", "2025-03-17", "2025-03-30", 0.02,
+             device="mobile"),
+    Incident("checkout loop", "checkout_loop", "2025-01-13", "2025-02-11", 0.90,
+             device="mobile"),
+    Incident("low-intent traffic", "low_intent", "2025-05-12", "2025-05-15", 0.15,
+             channel="Paid Social", arrivals=6.0),
+    Incident("product page release", "release", "2025-07-07", None, 1.4),
+)
+"""The bundled shop's planted incidents (see data/README.md)."""
+
+# the metric and segment in which helpers.changes.find_changes should see each kind
+_INCIDENT_METRIC = {
+    "payment_outage": ("add_payment_info → purchase", "down"),
+    "checkout_loop": ("add_shipping_info → add_payment_info", "down"),
+    "low_intent": ("share of sessions from {channel}", "up"),
+    "release": ("view_item → add_to_cart", "up"),
+}
+
+
+@dataclass(frozen=True)
 class Params:
     """Every knob of the generative story (the answer key is derived from these)."""
 
@@ -205,18 +256,51 @@ class Params:
     winback_uplift: dict = field(default_factory=lambda: {
         "repeat, lapsed 120-269d": 0.11, "repeat, lapsed 270d+": 0.05,
         "one-time, lapsed 120-269d": 0.045, "one-time, lapsed 270d+": 0.012})
+    # time-bounded incidents and a lasting release (at most 8)
+    incidents: tuple = INCIDENTS
+
+
+def steady(**changes) -> Params:
+    """Parameters of a shop where nothing happens at a particular time: no sale, no incident,
+    no experiment effect, no win-back effect (the null case for ``helpers.changes``).
+
+    >>> steady().incidents, steady().sale_days
+    ((), ())
+    """
+    base = {"sale_days": (), "incidents": (), "checkout_lift": 0.0,
+            "winback_uplift": {k: 0.0 for k in Params().winback_uplift}}
+    return Params(**{**base, **changes})
 
 
 # ----------------------------------------------------------------------------- the chain
 
 
+def _applies(inc: Incident, device: str, channel: str) -> bool:
+    return inc.device in (None, device) and inc.channel in (None, channel)
+
+
 def _chain(p: Params, device: str, channel: str, returning: bool, sale: bool,
-           treated: bool) -> np.ndarray:
-    """Transition matrix (12 x 12) of the page chain for one session type."""
+           treated: bool, mask: int = 0) -> np.ndarray:
+    """Transition matrix (12 x 12) of the page chain for one session type.
+
+    ``mask`` has bit i set when incident ``p.incidents[i]`` is under way for the session.
+    """
+    active = [inc for i, inc in enumerate(p.incidents)
+              if mask >> i & 1 and _applies(inc, device, channel)]
+    kinds = {inc.kind: inc for inc in active}
     m = p.intent[channel] * (p.returning_boost if returning else 1.0)
+    if "low_intent" in kinds:
+        m *= kinds["low_intent"].size
     atc = p.add_to_cart * m * (0.9 if device == "mobile" else 1.0) * (p.sale_boost if sale else 1.0)
-    bc = min(0.85, p.begin_checkout * np.sqrt(m))
+    if "release" in kinds:
+        atc *= kinds["release"].size
+    # the cart page also leads to removal (0.10) and back to a product (0.10)
+    bc = min(0.78, p.begin_checkout * np.sqrt(m))
     q = p.p_purchase[device] * ((1 + p.checkout_lift) if treated else 1.0)
+    if "payment_outage" in kinds:
+        q = kinds["payment_outage"].size
+    ship = p.p_shipping[device]
+    loop = kinds["checkout_loop"].size if "checkout_loop" in kinds else 0.0
     P = np.zeros((12, 12))
     rows = {
         "home": {"search": 0.25, "category": 0.35, "product": 0.15},
@@ -226,8 +310,9 @@ def _chain(p: Params, device: str, channel: str, returning: bool, sale: bool,
         "add_to_cart": {"product": 0.20, "view_cart": 0.62, "category": 0.03},
         "view_cart": {"begin_checkout": bc, "remove_from_cart": 0.10, "product": 0.10},
         "remove_from_cart": {"view_cart": 0.30, "product": 0.20},
-        "begin_checkout": {"add_shipping_info": p.p_shipping[device]},
-        "add_shipping_info": {"add_payment_info": p.p_payment_info[device]},
+        "begin_checkout": {"add_shipping_info": ship},
+        "add_shipping_info": {"add_payment_info": p.p_payment_info[device] * (1 - loop),
+                              "view_cart": loop},
         "add_payment_info": {"purchase": min(q, 0.99)},
     }
     for src, dests in rows.items():
@@ -272,31 +357,34 @@ class _Types:
     def __init__(self, p: Params):
         self.keys = []
         mats, land, conv = [], [], []
+        self.masks = 2 ** len(p.incidents)
         for d in DEVICES:
             for ch in CHANNELS:
                 for ret in (False, True):
                     for sale in (False, True):
                         for tr in (False, True):
-                            P = _chain(p, d, ch, ret, sale, tr)
-                            h = _absorb(P)
-                            pi = _landing(ch)
-                            c = float(pi @ h)
-                            self.keys.append((d, ch, ret, sale, tr))
-                            mats.append(_condition(P, h))
-                            land.append(np.stack([pi * (1 - h) / (1 - c), pi * h / c]))
-                            conv.append(c)
+                            for mask in range(self.masks):
+                                P = _chain(p, d, ch, ret, sale, tr, mask)
+                                h = _absorb(P)
+                                pi = _landing(ch)
+                                c = float(pi @ h)
+                                self.keys.append((d, ch, ret, sale, tr, mask))
+                                mats.append(_condition(P, h))
+                                land.append(np.stack([pi * (1 - h) / (1 - c), pi * h / c]))
+                                conv.append(c)
         self.index = {k: i for i, k in enumerate(self.keys)}
         self.cum = np.cumsum(np.stack(mats), axis=-1)        # (T, 2, 12, 12)
         self.land_cum = np.cumsum(np.stack(land), axis=-1)   # (T, 2, 12)
         self.conv = np.array(conv)
 
-    def idx(self, device, channel, returning, sale, treated) -> np.ndarray:
+    def idx(self, device, channel, returning, sale, treated, mask=0) -> np.ndarray:
         d = pd.Categorical(device, categories=DEVICES).codes.astype(np.int64)
         c = pd.Categorical(channel, categories=CHANNELS).codes.astype(np.int64)
         r = np.asarray(returning, dtype=np.int64)
         s = np.asarray(sale, dtype=np.int64)
         t = np.asarray(treated, dtype=np.int64)
-        return (((d * len(CHANNELS) + c) * 2 + r) * 2 + s) * 2 + t
+        m = np.asarray(mask, dtype=np.int64)
+        return ((((d * len(CHANNELS) + c) * 2 + r) * 2 + s) * 2 + t) * self.masks + m
 
 
 def _condition(P: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -350,7 +438,7 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
     in_test, treat = _checkout_arms(p, np.random.default_rng([seed, 2]), users_df)
 
     # --- prospects: sessions until the first purchase or leaving
-    pros = _prospect_sessions(p, rng, users_df, types, end, treat)
+    pros = _prospect_sessions(p, rng, users_df, types, end, treat, traits["junk"])
     first_buy = pros.loc[pros["converted"]].set_index("user")["start"]
     first_buy = pd.to_datetime(first_buy, utc=True)
 
@@ -366,6 +454,7 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
         pd.DataFrame({"user": buyers, "time": first_buy.to_numpy(), "kind": "first"}),
         repeats.assign(kind="repeat"),
     ], ignore_index=True)
+    purchases = _incident_losses(p, rng, purchases, traits, types)
     purchases = _rate_and_exit(p, rng, purchases, traits, death)
     leave_at = purchases.groupby("user")["leave_at"].min()
     alive_until = pd.Series(death, index=buyers).combine(leave_at.reindex(buyers), _min_time)
@@ -439,9 +528,15 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
         sale = sale + np.where(ramp, 3.0 * np.exp(-dd / 2.0), 0.0) + np.where(dd == 0, 5.0, 0.0)
         sale = sale + np.where((dd < 0) & (dd >= -2), 0.8, 0.0)   # after-sale tail
     base = (1.0 + 0.3 * t) * weekly
+    spike = np.ones((len(days), len(CHANNELS)))       # a low-intent campaign's extra arrivals
+    for inc in p.incidents:
+        if inc.kind == "low_intent":
+            on = (days.tz_localize(None) >= pd.Timestamp(inc.start)) & (
+                days.tz_localize(None) <= pd.Timestamp(inc.end))
+            spike[on, list(CHANNELS).index(inc.channel)] *= inc.arrivals
     intensity = np.stack([
         base * (sale if ch not in ("Organic Search", "Referral") else 1 + (sale - 1) * 0.5)
-        * p.arrival_mix[ch] for ch in CHANNELS], axis=1)     # (days, channels)
+        * p.arrival_mix[ch] for ch in CHANNELS], axis=1) * spike     # (days, channels)
     probs = intensity / intensity.sum()
     counts = rng.multinomial(n_users, probs.ravel()).reshape(probs.shape)
     day_idx, ch_idx = np.nonzero(counts)
@@ -457,6 +552,10 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
     first_seen = local.tz_localize(p.shop_timezone).tz_convert("UTC").as_unit("ns")
     order = np.lexsort((ch_of_user, first_seen.asi8))
     first_seen, ch_of_user = first_seen[order], ch_of_user[order]
+    day_of_user = day_of_user[order]
+    # a user brought by a low-intent spike beyond the channel's usual arrivals that day
+    extra = (spike[day_of_user, ch_of_user] - 1) / spike[day_of_user, ch_of_user]
+    junk = rng.random(n) < extra
     channel = np.array(CHANNELS)[ch_of_user]
     dev_p = np.array([p.device_mix[d] for d in DEVICES])
     device = np.array(DEVICES)[rng.choice(3, size=n, p=dev_p)]
@@ -482,6 +581,7 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
         "user_id": users["user_id"].to_numpy(),
         "region": users["region"].to_numpy(),
         "coupon_lover": rng.random(n) < 0.3,
+        "junk": junk,
     }
     # spend: paid channels' cost is proportional to the arrivals they buy
     scale = n_users / intensity.sum()
@@ -506,7 +606,7 @@ def _checkout_arms(p: Params, rng, users) -> tuple[np.ndarray, np.ndarray]:
     return in_test, treat
 
 
-def _prospect_sessions(p: Params, rng, users, types: _Types, end, treat) -> pd.DataFrame:
+def _prospect_sessions(p: Params, rng, users, types: _Types, end, treat, junk) -> pd.DataFrame:
     n = len(users)
     user = np.arange(n)
     t = users["first_seen"].to_numpy(dtype="datetime64[ns]")
@@ -521,11 +621,14 @@ def _prospect_sessions(p: Params, rng, users, types: _Types, end, treat) -> pd.D
     end64 = end.as_unit("ns").to_datetime64()
     while active.any():
         idx = np.flatnonzero(active)
-        ty = types.idx(device[idx], channel[idx], False, sale[idx], treat[idx])
+        first_junk = junk[idx] if k == 0 else np.zeros(len(idx), dtype=bool)
+        ty = types.idx(device[idx], channel[idx], False, sale[idx], treat[idx],
+                       _incident_mask(p, t[idx], first_junk))
         c = types.conv[ty]
         conv = rng.random(len(idx)) < c
         out.append(pd.DataFrame({"user": user[idx], "start": t[idx], "channel": channel[idx],
-                                 "returning": False, "converted": conv, "k": k}))
+                                 "returning": False, "converted": conv, "k": k,
+                                 "junk": first_junk}))
         leave = rng.random(len(idx)) < p.prospect_leave
         gap = rng.exponential(p.prospect_gap_days, size=len(idx)) * 86400e9
         nxt = t[idx] + gap.astype("timedelta64[ns]")
@@ -553,6 +656,32 @@ def _in_sale(p: Params, t) -> np.ndarray:
     return hit
 
 
+def _local_day(p: Params, t) -> pd.DatetimeIndex:
+    local = pd.DatetimeIndex(t)
+    local = local.tz_localize("UTC") if local.tz is None else local
+    return local.tz_convert(p.shop_timezone).tz_localize(None).normalize()
+
+
+def _incident_mask(p: Params, t, junk=None) -> np.ndarray:
+    """Bit i set where incident i is under way at time ``t`` (shop days, inclusive).
+
+    A low-intent incident marks only the sessions flagged in ``junk`` (the first sessions of
+    the poor traffic it brought); the others mark every session in their days, and the chain
+    applies them to their device only.
+    """
+    day = _local_day(p, t)
+    mask = np.zeros(len(day), dtype=np.int64)
+    for i, inc in enumerate(p.incidents):
+        if inc.kind == "low_intent":
+            hit = np.zeros(len(day), dtype=bool) if junk is None else np.asarray(junk, bool)
+        else:
+            hit = day >= pd.Timestamp(inc.start)
+            if inc.end is not None:
+                hit &= day <= pd.Timestamp(inc.end)
+        mask |= np.where(hit, 1 << i, 0)
+    return mask
+
+
 def _repeat_purchases(rng, buyers, t0, lam, drop, end):
     """BG/NBD: Poisson(λ) repeat purchases; after each repeat, dropout with probability p."""
     week = np.timedelta64(7 * 86400 * 10**9, "ns")
@@ -578,6 +707,26 @@ def _repeat_purchases(rng, buyers, t0, lam, drop, end):
     return repeats, pd.to_datetime(death).tz_localize("UTC")
 
 
+def _incident_losses(p: Params, rng, purchases: pd.DataFrame, traits, types: _Types):
+    """Repeat purchases that an incident makes fail (a payment outage, a checkout loop).
+
+    A buyer's purchases come from the BG/NBD clock, not from the page chain, so each gets the
+    channel of its visit here, and where an incident lowers that visit type's conversion from
+    c to c' it succeeds with probability c'/c; a failed one stays as a visit that got stuck
+    (``lost``: no order, no review; the sale is lost, a small departure from BG/NBD). First
+    purchases already follow the chain.
+    """
+    u = purchases["user"].to_numpy()
+    mix = np.array(list(p.buyer_visit_mix.values()))
+    ch = np.array(list(p.buyer_visit_mix))[rng.choice(len(mix), size=len(u), p=mix)]
+    t = pd.to_datetime(purchases["time"], utc=True).to_numpy()
+    key = (traits["device"][u], ch, True, _in_sale(p, t), False)
+    keep = types.conv[types.idx(*key, _incident_mask(p, t))] / types.conv[types.idx(*key, 0)]
+    lost = (purchases["kind"] == "repeat").to_numpy() & (
+        rng.random(len(u)) >= np.minimum(keep, 1.0))
+    return purchases.assign(channel=ch, lost=lost)
+
+
 def _rate_and_exit(p: Params, rng, purchases: pd.DataFrame, traits, death) -> pd.DataFrame:
     """Delivery delay, review and rating per purchase; a low rating may end the customer."""
     purchases = purchases.sort_values(["time", "user"], kind="mergesort").reset_index(drop=True)
@@ -588,7 +737,7 @@ def _rate_and_exit(p: Params, rng, purchases: pd.DataFrame, traits, death) -> pd
     quality = rng.normal(0.0, 0.45, size=m)
     score = 4.4 + quality - 0.35 * np.maximum(delay - 3, 0) + rng.normal(0, 0.7, size=m)
     rating = np.clip(np.round(score), 1, 5).astype(int)
-    reviewed = rng.random(m) < p.review_prob
+    reviewed = (rng.random(m) < p.review_prob) & ~purchases["lost"].to_numpy()
     created = purchases["time"] + pd.to_timedelta(delay + rng.uniform(1, 6, size=m), unit="D")
     leaves = reviewed & (rating <= 2) & (rng.random(m) < p.low_rating_leave)
     purchases["delay_days"] = delay
@@ -601,7 +750,7 @@ def _rate_and_exit(p: Params, rng, purchases: pd.DataFrame, traits, death) -> pd
 
 def _winback(p: Params, rng, purchases: pd.DataFrame, traits):
     send = pd.Timestamp(p.winback_send, tz="UTC") + pd.Timedelta("2h")
-    before = purchases.loc[purchases["time"] < send]
+    before = purchases.loc[(purchases["time"] < send) & ~purchases["lost"]]
     last = before.groupby("user")["time"].max()
     count = before.groupby("user").size()
     lapsed_days = (send - last).dt.days
@@ -622,21 +771,20 @@ def _winback(p: Params, rng, purchases: pd.DataFrame, traits):
         "user": r_users,
         "time": sent_at[responds] + pd.to_timedelta(
             rng.exponential(5.0, size=len(r_users)).clip(0, p.winback_window_days - 1), unit="D"),
-        "kind": "winback",
+        "kind": "winback", "channel": "Email", "lost": False,
     })
     return sends, extra
 
 
 def _purchase_sessions(p, rng, purchases, traits, types):
     u = purchases["user"].to_numpy()
-    kind = purchases["kind"].to_numpy()
-    mix = np.array(list(p.buyer_visit_mix.values()))
-    ch = np.array(list(p.buyer_visit_mix))[rng.choice(len(mix), size=len(u), p=mix)]
-    ch = np.where(kind == "winback", "Email", ch)
+    lost = purchases["lost"].to_numpy(dtype=bool)
+    kind = np.where(lost, "lost", purchases["kind"].to_numpy())
     # a converting session starts a few minutes before its purchase; the walk sets the exact
     # purchase time later, so here only the start is approximate
-    return pd.DataFrame({"user": u, "start": purchases["time"].to_numpy(), "channel": ch,
-                         "returning": True, "converted": True, "kind": kind})
+    return pd.DataFrame({"user": u, "start": purchases["time"].to_numpy(),
+                         "channel": purchases["channel"].to_numpy(), "returning": True,
+                         "converted": ~lost, "kind": kind})
 
 
 def _browse_sessions(p, rng, buyers, first_buy, alive_until, lam, traits, types, end):
@@ -675,6 +823,8 @@ def _assemble_sessions(p, rng, pros, ret_conv, ret_browse, traits, end):
     s["device"] = traits["device"][s["user"].to_numpy()]
     s["user_id"] = traits["user_id"][s["user"].to_numpy()]
     s["sale"] = _in_sale(p, s["start"].to_numpy())
+    s["junk"] = s["junk"].astype("boolean").fillna(False).astype(bool)
+    s["mask"] = _incident_mask(p, s["start"].to_numpy(), s["junk"].to_numpy())
     s = s.sort_values(["start", "user_id"], kind="mergesort").reset_index(drop=True)
     s["session_id"] = np.arange(1, len(s) + 1, dtype=np.int64) + 5_000_000
     s["started_at"] = s["start"]
@@ -733,7 +883,7 @@ def _walk(rng, sessions, types: _Types) -> pd.DataFrame:
     """Walk each session's conditioned chain; returns (session row, step, state)."""
     ty = types.idx(sessions["device"].to_numpy(), sessions["channel"].to_numpy(),
                    sessions["returning"].to_numpy(), sessions["sale"].to_numpy(),
-                   sessions["treated"].to_numpy())
+                   sessions["treated"].to_numpy(), sessions["mask"].to_numpy())
     conv = sessions["converted"].to_numpy().astype(np.int64)
     n = len(sessions)
     u = rng.random(n)
@@ -976,7 +1126,8 @@ def _reviews(p, rng, orders, order_s, lines, purchases, sessions):
     users = sessions["user"].to_numpy()[order_s]
     o = orders.assign(user=users).reset_index(drop=True)
     # match each order to its planned purchase (same user, nearest time)
-    plan = purchases[["user", "time", "reviewed", "rating", "review_at", "delay_days"]].copy()
+    plan = purchases.loc[~purchases["lost"].astype(bool),
+                         ["user", "time", "reviewed", "rating", "review_at", "delay_days"]].copy()
     plan = plan.sort_values("time", kind="mergesort")
     o = o.sort_values("ordered_at", kind="mergesort")
     m = pd.merge_asof(o, plan.rename(columns={"time": "ordered_at_plan"}),
@@ -1043,8 +1194,8 @@ def _truth(p: Params, types: _Types, items, traits, sends, assignments, sessions
     dev_p = p.device_mix
     chan = {}
     for ch in CHANNELS:
-        new = sum(dev_p[d] * types.conv[types.index[(d, ch, False, False, False)]] for d in DEVICES)
-        ret = sum(dev_p[d] * types.conv[types.index[(d, ch, True, False, False)]] for d in DEVICES)
+        new = sum(dev_p[d] * types.conv[types.index[(d, ch, False, False, False, 0)]] for d in DEVICES)
+        ret = sum(dev_p[d] * types.conv[types.index[(d, ch, True, False, False, 0)]] for d in DEVICES)
         chan[ch] = {"arrival_share": p.arrival_mix[ch],
                     "cost_per_new_visitor": p.cost_per_visitor.get(ch, 0.0),
                     "intent": p.intent[ch],
@@ -1125,8 +1276,27 @@ def _truth(p: Params, types: _Types, items, traits, sends, assignments, sessions
                  p.sale_boost, "price_discount": 0.15},
         "prospects": {"leave_probability": p.prospect_leave,
                       "mean_days_between_sessions": p.prospect_gap_days},
+        "incidents": _incident_key(p),
     }
     return truth
+
+
+def _incident_key(p: Params) -> list[dict]:
+    """Each planted incident with the series and segment where a change finder should see it."""
+    out = []
+    for inc in p.incidents:
+        metric, direction = _INCIDENT_METRIC[inc.kind]
+        where = {"device": inc.device} if inc.device else {}
+        if inc.channel:
+            where["channel"] = inc.channel
+        segment = "all" if inc.kind == "low_intent" or not where else ", ".join(
+            f"{k}={v}" for k, v in where.items())
+        out.append({"name": inc.name, "kind": inc.kind, "start": inc.start,
+                    "end": inc.end or p.end, "lasting": inc.end is None, **where,
+                    "metric": metric.format(channel=inc.channel), "segment": segment,
+                    "direction": direction, "size": inc.size,
+                    **({"arrival_multiplier": inc.arrivals} if inc.kind == "low_intent" else {})})
+    return out
 
 
 ID_STRIDE = 10_000_000_000
