@@ -110,3 +110,79 @@ def test_report_cli_stops_on_an_unknown_parameter_before_running_anything(tmp_pa
     assert report.main(["--out", str(tmp_path), "--param", "METRICS=x"]) == 2
     assert "no notebook has a parameter 'METRICS'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- what changed
+
+
+def _nb(*markdowns, stream=None):
+    outs = [{"output_type": "execute_result", "data": {"text/markdown": m, "text/plain": m}}
+            for m in markdowns]
+    if stream:
+        outs.insert(0, {"output_type": "stream", "name": "stdout", "text": stream})
+    return {"cells": [{"cell_type": "markdown", "source": "**What changed:** not an output"},
+                      {"cell_type": "code", "outputs": outs}]}
+
+
+FOUND = ("**What changed:** 3 significant changes stand out among the 40 series searched; the 2 "
+         "with the largest impact:\n\n"
+         "- From 2 Sep to 15 Sep 2024, on desktop, add_payment_info → purchase fell to 5 % "
+         "(95 % CI 3.1–7.9 %) from 88 % in the weeks around it: about 28 fewer sessions went on "
+         "to purchase.\n"
+         "- From 1 Oct 2025 on, in sessions from <Paid & Social>, the share of sessions with "
+         "`search` rose to 97 % from 86 % before.\n\n"
+         "1 more change with a smaller impact is not listed here.")
+
+
+def test_what_changed_reads_the_narrators_text_from_the_outputs():
+    got = report.what_changed(_nb("**Takeaway:** something else.", FOUND))
+    assert got["lead"] == ("3 significant changes stand out among the 40 series searched; the 2 "
+                           "with the largest impact:")
+    assert got["items"][0].startswith("From 2 Sep to 15 Sep 2024, on desktop, add_payment_info")
+    assert got["items"][1].endswith("the share of sessions with search rose to 97 % from 86 % "
+                                    "before.")   # Markdown marks are dropped
+    assert len(got["items"]) == 2
+    assert got["more"] == "1 more change with a smaller impact is not listed here."
+
+
+def test_what_changed_when_nothing_was_found_or_the_section_did_not_run():
+    none = ("**What changed:** no significant change found: none of the 12 series searched has a "
+            "period or a lasting shift that differs from the weeks around it beyond chance.")
+    got = report.what_changed(_nb(none))
+    assert got["lead"].startswith("No significant change found: none of the 12 series searched")
+    assert got["items"] == [] and got["more"] == ""
+    # no such output (a notebook without the section, or the section skipped): nothing
+    assert report.what_changed(_nb("**Takeaway:** mobile.", stream="Skipped: needs x.\n")) is None
+    assert report.what_changed({"cells": []}) is None
+
+
+def test_index_shows_the_changes_at_the_top_escaped():
+    entries = [{"name": "00_data_tour", "title": "00 · Data tour", "purpose": "Tables.",
+                "changes": report.what_changed(_nb(FOUND))},
+               {"name": "01_traffic", "title": "01 · Traffic", "purpose": "Channels.",
+                "changes": None}]
+    page = report.index_page(entries)
+    block = page[page.index("<section class='w'>"):page.index("</section>")]
+    assert page.index("<section class='w'>") < page.index("<table>")
+    assert block.count("<li>") == 2
+    assert "in sessions from &lt;Paid &amp; Social&gt;" in block and "<Paid" not in page
+    assert "1 more change with a smaller impact is not listed here." in block
+    assert "href='00_data_tour.summary.html'" in block
+
+
+def test_index_says_when_no_change_was_found_and_is_silent_without_the_section():
+    none = report.what_changed(_nb("**What changed:** no significant change found: none of "
+                                   "the 12 series searched has one."))
+    page = report.index_page([{"name": "00_data_tour", "title": "Tour", "purpose": "T.",
+                               "changes": none}])
+    assert "No significant change found: none of the 12 series searched has one." in page
+    assert "<ul>" not in page
+    bare = report.index_page([{"name": "00_data_tour", "title": "Tour", "purpose": "T."}])
+    assert "What changed" not in bare and "<section" not in bare
+
+
+def test_the_built_index_opens_with_what_changed(built):
+    out, entries = built
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert entries[0]["changes"] is not None
+    assert "<h2>What changed</h2>" in index and index.index("What changed") < index.index("<table>")

@@ -255,7 +255,7 @@ def build(out: str | Path = ROOT / "reports", *, data: str | None = None,
         title, purpose = title_and_purpose(nb)
         skipped = skipped_parts(nb)
         entries.append({"name": src.stem, "title": title, "purpose": purpose, "skipped": skipped,
-                        "takeaway": first_takeaway(nb)})
+                        "takeaway": first_takeaway(nb), "changes": what_changed(nb)})
         note = f", {len(skipped)} part(s) skipped" if skipped else ""
         echo(f"ok ({time.perf_counter() - t0:.1f} s{note})")
     solved = Path(folder) / "solutions"
@@ -375,6 +375,43 @@ def first_takeaway(nb) -> str:
     return ""
 
 
+def what_changed(nb) -> dict | None:
+    """The "What changed" text an executed notebook printed (00 does), as plain text; else None.
+
+    The text is the Markdown output that starts with :data:`helpers.narrate.changes.HEADING`.
+    Returns ``{"lead": ..., "items": [...], "more": ...}``: the opening sentence (its first
+    letter capitalised), one item per finding, and what follows the list ("" when nothing does).
+
+    >>> md = ("**What changed:** 1 significant change stands out among the 9 series searched:"
+    ...       "\\n\\n- From 2 Sep to 15 Sep 2024, on `desktop`, the rate fell.")
+    >>> what_changed({"cells": [{"cell_type": "code", "outputs": [{"output_type": "execute_result",
+    ...     "data": {"text/markdown": md}}]}]})["items"]
+    ['From 2 Sep to 15 Sep 2024, on desktop, the rate fell.']
+    """
+    from helpers.narrate.changes import HEADING
+
+    def plain(t):
+        return re.sub(r"[*`]", "", " ".join(t.split()))
+
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            text = o.get("data", {}).get("text/markdown", "")
+            text = (text if isinstance(text, str) else "".join(text)).strip()
+            if not text.startswith(HEADING):
+                continue
+            items, rest = [], []
+            for para in text.removeprefix(HEADING).split("\n\n"):
+                lines = [line.strip() for line in para.splitlines() if line.strip()]
+                if lines and all(line.startswith("- ") for line in lines):
+                    items += [plain(line[2:]) for line in lines]
+                elif lines:
+                    rest.append(plain(" ".join(lines)))
+            lead = rest[0] if rest else ""
+            return {"lead": lead[:1].upper() + lead[1:], "items": items,
+                    "more": " ".join(rest[1:])}
+    return None
+
+
 def skipped_parts(nb) -> list[str]:
     """The distinct "Skipped: ..." notes an executed notebook printed (see helpers.notebook).
 
@@ -396,6 +433,9 @@ def skipped_parts(nb) -> list[str]:
 def index_page(entries: list[dict], *, data: str | None = None, about: str = "") -> str:
     """The report index: per notebook its title, purpose, first takeaway, skipped parts and links.
 
+    When an entry has ``changes`` (:func:`what_changed` of its executed notebook: 00 prints
+    them), the page opens with a "What changed" block of those sentences, HTML-escaped.
+
     >>> page = index_page([{"name": "00_tour", "title": "00 · Tour", "purpose": "Tables.",
     ...                     "takeaway": "most visits are on mobile.", "solutions": True}])
     >>> "most visits are on mobile." in page, "solutions/00_tour.html" in page, ">00<" in page
@@ -412,6 +452,7 @@ def index_page(entries: list[dict], *, data: str | None = None, about: str = "")
                 f" · <a href='{e['name']}.html'>with code</a>{sol}</td></tr>")
 
     rows = "\n".join(row(e) for e in entries)
+    changed = _changes_block(entries)
     source = "the bundled simulated shop" if data is None else html.escape(str(data))
     foot = f"<footer>{about}</footer>" if about else ""
     return f"""<!DOCTYPE html>
@@ -424,17 +465,35 @@ table {{ border-collapse: collapse; width: 100%; }}
 td {{ border-top: 1px solid #ddd; padding: .6rem .5rem; vertical-align: top; }}
 td.l {{ white-space: nowrap; }}
 .p {{ color: #555; }} .t {{ color: #1d4f2a; }} .s {{ color: #8a5a00; font-size: .9em; }}
+.w {{ border-left: 4px solid #c77c02; background: #fdf6e9; padding: .4rem 1rem; margin: 1rem 0; }}
+.w h2 {{ font-size: 1.1em; margin: .4rem 0; }}
 a {{ color: #0b5cad; }} footer {{ margin-top: 2rem; color: #666; font-size: .9em; }}
 </style></head><body>
 <h1>E-commerce customer behaviour &amp; precision marketing: reports</h1>
 <p>Data: {source}. "story" hides the code for readers who want the findings;
 "with code" shows how each number was computed. Every page opens offline.</p>
-<table>
+{changed}<table>
 {rows}
 </table>
 {foot}
 </body></html>
 """
+
+
+def _changes_block(entries: list[dict]) -> str:
+    """The "What changed" block of the index: the ``changes`` of the first entry that has them
+    (see :func:`what_changed`), HTML-escaped, with a link to its notebook; "" when none has."""
+    e = next((e for e in entries if e.get("changes")), None)
+    if e is None:
+        return ""
+    c = e["changes"]
+    items = "".join(f"<li>{html.escape(i)}</li>" for i in c.get("items") or [])
+    more = f"{html.escape(c['more'])} " if c.get("more") else ""
+    return (f"<section class='w'><h2>What changed</h2><p>{html.escape(c.get('lead', ''))}</p>"
+            f"{f'<ul>{items}</ul>' if items else ''}<p class='p'>{more}The method, the table "
+            f"and the charts: <a href='{e['name']}.summary.html'>"
+            f"{html.escape(e.get('title', e['name']))}</a>."
+            "</p></section>\n")
 
 
 def _skip_note(entry: dict) -> str:
@@ -455,11 +514,12 @@ def main(argv=None) -> int:
                     help="set a notebook parameter in every notebook that has it, e.g. "
                          "METRIC=return_day_7 (repeatable)")
     ap.add_argument("--refresh", nargs="*", metavar="NOTEBOOK",
-                    help="re-execute these committed notebooks in place (all when none given) "
-                         "instead of writing reports")
+                    help="re-execute these committed notebooks in place (all lessons and "
+                         "their solutions when none given) instead of writing reports")
     args = ap.parse_args(argv)
     if args.refresh is not None:
-        refresh([Path(p) for p in args.refresh] or notebooks(args.notebooks))
+        refresh([Path(p) for p in args.refresh] or (
+            notebooks(args.notebooks) + notebooks(Path(args.notebooks) / "solutions")))
         return 0
     try:
         params = parse_params(args.param, notebooks(args.notebooks))
