@@ -224,6 +224,122 @@ def test_decisions_follow_the_findings():
     assert "Record the funnel's steps" in bare
 
 
+# --------------------------------------------------------------------------- 4b · when and where
+
+def ptable(rows, **attrs):
+    """A period_bottlenecks table from (dimension, segment, period, step, n_prev, rate,
+    rate_usual, gap_others, p_adj, significant) rows, ranked as the function ranks them."""
+    cols = ["dimension", "segment", "period", "step", "n_prev", "rate", "rate_usual",
+            "gap_others", "p_adj", "significant"]
+    t = pd.DataFrame(rows, columns=cols).assign(from_step="add_payment_info")
+    t["gap"] = t["rate"] - t["rate_usual"]
+    t["missing"] = -t["gap"] * t["n_prev"]
+    t = t.sort_values(["significant", "missing"], ascending=False, kind="stable")
+    t = t.reset_index(drop=True)
+    t.attrs.update({"freq": "M", "method": "fdr_bh", "unit": "session", "min_n": 30,
+                    "too_small": 0, "reason": None, **attrs})
+    return t
+
+
+DESKTOP_MARCH = ("device", "desktop", "2025-03-01", "purchase", 200, 0.40, 0.88, -0.01, 1e-9,
+                 True)
+
+
+def test_period_bottleneck_names_the_cell_its_month_and_the_units_lost():
+    text = tell.period_bottleneck(ptable([DESKTOP_MARCH, ("device", "mobile", "2025-03-01",
+                                                          "purchase", 400, 0.54, 0.55, -0.08,
+                                                          0.9, False)]))
+    assert text.startswith("The largest shortfall with a date is `desktop` (device) at "
+                           "`add_payment_info → purchase` in March 2025: 40 % of its 200 "
+                           "sessions there went on, against 88 % in its other months (−48.0 pp, "
+                           "Benjamini–Hochberg-adjusted p < 0.001), about 96 sessions lost.")
+    assert "moved −1.0 pp at that step in March 2025, so the drop is `desktop`'s own" in text
+    assert "**Takeaway:** look at what changed for `desktop` at `add_payment_info → purchase` " \
+           "in March 2025" in text
+    assert "Next:" not in text and "nan" not in text.lower()
+
+
+def test_period_bottleneck_tells_a_shop_wide_month_and_lists_the_other_months_and_cells():
+    rows = [("channel", "Direct", "2025-03-01", "purchase", 300, 0.50, 0.66, -0.12, 1e-6, True),
+            ("channel", "Direct", "2025-04-01", "purchase", 300, 0.60, 0.66, -0.10, 1e-3, True),
+            ("channel", "Email", "2025-03-01", "purchase", 100, 0.50, 0.66, -0.15, 1e-3, True),
+            ("device", "tablet", "2024-11-01", "purchase", 90, 0.50, 0.70, 0.0, 0.01, True),
+            ("device", "mobile", "2024-11-01", "purchase", 90, 0.56, 0.70, 0.0, 0.01, True)]
+    text = tell.period_bottleneck(ptable(rows, method="holm"))
+    assert "`Direct` (channel) at `add_payment_info → purchase` in March 2025" in text
+    assert "Holm-adjusted" in text
+    assert "It is significantly short at that step in April 2025 as well." in text
+    assert "fell too (−12.0 pp)" in text and "the whole shop did worse then" in text
+    # ranked by sessions lost: tablet 90 × 20 pp = 18, Email 100 × 16 pp = 16, mobile 12.6
+    assert ("Next: `tablet` (device) at `add_payment_info → purchase` in November 2024 "
+            "(−20.0 pp) and `Email` (channel) at `add_payment_info → purchase` in March 2025 "
+            "(−16.0 pp), and 1 other segment or step with a significant shortfall.") in text
+    assert "look at what changed for the whole shop" in text
+
+
+def test_period_bottleneck_against_the_structural_bottleneck():
+    bn = pd.DataFrame({"dimension": ["device"], "segment": ["mobile"],
+                       "from_step": ["add_payment_info"], "step": ["purchase"],
+                       "significant": [True]})
+    other = tell.period_bottleneck(ptable([DESKTOP_MARCH]), bn)
+    assert ("The bottleneck above, `mobile` (device) at `add_payment_info → purchase`, has no "
+            "month significantly below its own usual rate") in other
+    mobile = ("device", "mobile", "2025-01-01", "purchase", 500, 0.30, 0.55, 0.0, 1e-9, True)
+    same = tell.period_bottleneck(ptable([mobile]), bn)
+    assert "It is the segment and step of the bottleneck above" in same
+    assert "falls short there all along, and further in January 2025" in same
+    smaller = ("device", "mobile", "2025-01-01", "purchase", 100, 0.30, 0.55, 0.0, 1e-3, True)
+    both = tell.period_bottleneck(ptable([DESKTOP_MARCH, smaller]), bn)
+    assert ("also falls below its own usual rate in January 2025, but this shortfall cost more "
+            "sessions.") in both
+
+
+def test_period_bottleneck_says_plainly_when_nothing_stands_out():
+    flat = ptable([("device", "desktop", "2025-03-01", "purchase", 200, 0.80, 0.88, 0.0, 0.4,
+                    False)], too_small=12)
+    text = tell.period_bottleneck(flat)
+    assert text.startswith("No segment falls significantly below its own usual rate at any step "
+                           "in any month")
+    assert ("over 1 cell). The largest loss, `desktop` (device) at `add_payment_info → purchase` "
+            "in March 2025 (about 16 sessions below its usual rate, −8.0 pp), is within "
+            "chance.") in text
+    assert "(12 cells with fewer than 30 sessions at the previous step were not tested.)" in text
+    assert "**Takeaway:** no segment had a month clearly worse than its usual" in text
+    weekly = tell.period_bottleneck(ptable([("device", "desktop", "2025-03-03", "purchase", 200,
+                                             0.80, 0.88, 0.0, 0.4, False)], freq="W"))
+    assert "in any week" in weekly and "in the week of 3 Mar 2025" in weekly
+
+
+@pytest.mark.parametrize("attrs, words", [
+    ({"reason": "no_breakdown", "absent": ["device", "channel"]},
+     "The data has no `device` or `channel` column to break the funnel down by"),
+    ({"reason": "no_breakdown", "absent": []}, "no breakdown column"),
+    ({"reason": "one_step"}, "With a single funnel step there is no step rate"),
+    ({"reason": "one_period"}, "The data covers fewer than two months, so no segment"),
+    ({"reason": "one_period", "censored_periods": 1, "unit": "user"},
+     "once the last month is left out (their users could not finish"),
+    ({"reason": "too_small", "min_n": 30}, "No segment has 30 sessions at the previous step"),
+    ({}, "No segment × month could be tested."),
+])
+def test_period_bottleneck_explains_an_empty_table(attrs, words):
+    empty = pd.DataFrame(columns=fu.PERIOD_BOTTLENECK_COLUMNS)
+    empty.attrs.update(attrs)
+    assert words in tell.period_bottleneck(empty)
+
+
+def test_period_bottleneck_reads_a_real_table_end_to_end():
+    from test_period_bottlenecks import STEPS as S
+    from test_period_bottlenecks import shop
+
+    ev, ses = shop(months=4, drop=("desktop", "2024-03-01", "2024-03-31", 0.3))
+    pb = fu.period_bottlenecks(ev, S, sessions=ses)
+    bn = fu.bottlenecks([fu.funnel(ev, S, by=c, sessions=ses) for c in ("device", "channel")])
+    text = tell.period_bottleneck(pb, bn)
+    assert "`desktop` (device) at `add_payment_info → purchase` in March 2024" in text
+    assert "so the drop is `desktop`'s own" in text
+    assert "The bottleneck above, `mobile` (device)" in text
+
+
 # --------------------------------------------------------------------------- answer key
 
 def test_answer_key_narrators_compare_with_the_key():

@@ -3,7 +3,8 @@
 The core is :func:`journeys`: for every unit (a session or a user) it finds the *best attempt*
 at the ordered list of steps and returns when each step happened. :func:`funnel` counts those
 journeys per step (and segment) with Wilson intervals; :func:`compare`, :func:`pairwise` and
-:func:`bottlenecks` test whether segments differ; :func:`cart_abandonment` and
+:func:`bottlenecks` test whether segments differ (:func:`period_bottlenecks`: whether a
+segment fell below its own usual rate in some month); :func:`cart_abandonment` and
 :func:`time_to_convert` answer the two questions every shop asks next.
 
 Matching rules (the same in every function)
@@ -55,7 +56,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency
+from scipy.stats import chi2_contingency, fisher_exact, norm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
@@ -1084,6 +1085,331 @@ def fix_first(bottleneck: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
     fix = fix.sort_values(["extra_purchases", "dimension", "segment"],
                           ascending=[False, True, True], kind="stable")
     return fix[cols].reset_index(drop=True)
+
+
+PERIOD_BOTTLENECK_COLUMNS = ["dimension", "segment", "period", "from_step", "step", "step_index",
+                             "n_prev", "n", "rate", "n_prev_usual", "n_usual", "rate_usual",
+                             "spread", "gap", "gap_others", "test", "p_value", "p_adj",
+                             "significant", "missing"]
+"""Columns of :func:`period_bottlenecks` (also when it has no rows)."""
+
+_PERIOD = "__period__"
+_CORRECTIONS = {"fdr_bh": "Benjamini–Hochberg", "holm": "Holm"}
+
+
+def period_alias(freq: str) -> str:
+    """The pandas *period* alias of a calendar frequency: ``"MS"`` -> ``"M"``, ``"W"`` -> ``"W"``.
+
+    Offsets anchored at the start of a period (``MS``, ``QS``, ``YS``) name the same calendar
+    periods as their period aliases, which is what :func:`period_bottlenecks` counts by.
+
+    >>> period_alias("MS"), period_alias("W"), period_alias("QS")
+    ('M', 'W', 'Q')
+    """
+    if not isinstance(freq, str) or not freq:
+        raise ValueError(f"freq: give a calendar frequency such as 'MS' or 'W', not {freq!r}")
+    for alias in (freq, freq[:-1] if freq.endswith("S") else None):
+        if alias:
+            try:
+                pd.Period("2000-01-01", freq=alias)
+                return alias
+            except ValueError:
+                pass
+    raise ValueError(f"freq: {freq!r} is not a calendar frequency pandas knows ('MS', 'W', 'D')")
+
+
+def _spread(g: pd.DataFrame, dim: str, x1: np.ndarray, m1: np.ndarray) -> np.ndarray:
+    """Per row of ``g`` (segment × period × step, sorted by segment, period, step): tau², the
+    variance of the segment's step rate between its other periods beyond binomial chance.
+
+    DerSimonian and Laird's (1986) moment estimator, with the pooled rate p of those periods
+    as every period's binomial variance p(1 − p)/m:
+    tau² = max(0, (Q − (k − 1)) · p(1 − p) / (M − Σm²/M)), where Q is Pearson's χ² of the
+    k periods × (went on, dropped) and M = Σm their units. The periods are all but the row's
+    own and its two neighbours (the segment's previous and next period with data): an incident
+    that straddles two periods must not widen its own yardstick. Computed for every row at
+    once by taking those rows' counts out of the segment's sums.
+    """
+    nz = m1 > 0
+    d = pd.DataFrame({"x": x1.astype("float64"), "m": m1.astype("float64"),
+                      "sq": np.where(nz, x1 ** 2.0 / np.where(nz, m1, 1), 0.0),
+                      "mm": m1 ** 2.0, "k": nz.astype("float64")})
+    keys = [g[dim], g["step_index"]]
+    grouped = d.groupby(keys)
+    drop = d + grouped.shift(1).fillna(0.0) + grouped.shift(-1).fillna(0.0)
+    o = grouped.transform("sum") - drop
+    X, M, S2, MM, k = (o[c].to_numpy() for c in ("x", "m", "sq", "mm", "k"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = X / M
+        c = p * (1 - p)
+        q = (S2 - p ** 2 * M) / c                  # Pearson's χ² of those periods
+        tau2 = (q - (k - 1)) * c / (M - MM / M)
+    ok = (k >= 2) & (M > 0) & (c > 0) & (M - MM / np.where(M > 0, M, 1) > 0)
+    return np.where(ok, np.maximum(np.nan_to_num(tau2), 0.0), 0.0)
+
+
+def period_bottlenecks(events: pd.DataFrame, steps, *, sessions: pd.DataFrame | None = None,
+                       users: pd.DataFrame | None = None, by=STANDARD_BREAKDOWNS,
+                       freq: str = "MS", unit: str = "session", window=None,
+                       alpha: float = 0.05, min_n: int = 30, method: str = "fdr_bh",
+                       spread: bool = True) -> pd.DataFrame:
+    """Segment × period cells whose step rate falls below the segment's own usual rate.
+
+    :func:`bottlenecks` compares segments with each other over the whole log, so a problem with
+    a date (a two-week payment outage on desktop, a month of a checkout loop on mobile) dilutes
+    into the segment's average, and a segment that always does worse hides it. Here every
+    segment is compared with *itself*: for each breakdown column of ``by``, each period
+    (calendar month by default) and each step after the first, the step rate of the cell
+    (segment, period) is tested against the same segment's rate in all its other periods.
+
+    Counting is :func:`funnel`'s, broken down by every column of ``by`` and the period at once
+    (one matching pass); a unit belongs to the period in which the session that starts its best
+    attempt starts (its first event in the log), and to the segment read as :func:`funnel`
+    reads it. Units whose segment is missing are left out of that breakdown.
+
+    Each cell gets a one-sided test of its ``n`` of ``n_prev`` against the usual
+    ``n_usual`` of ``n_prev_usual``: the two-proportion z test
+    (``statsmodels.stats.proportion.proportions_ztest``, as :func:`bottlenecks`, with
+    ``alternative="smaller"``) when every expected count of the 2 × 2 table is at least 5,
+    else Fisher's exact test (``scipy.stats.fisher_exact``, ``alternative="less"``), named in
+    ``test``. One-sided, because the claim is a shortfall: a period above its usual rate is
+    no bottleneck (:mod:`helpers.changes` looks for rises as well).
+
+    A rate is never quite the same every month (seasons, campaigns, a release that changed
+    the shop for good), and with thousands of units at a step the tests above call every
+    such wobble significant: a lasting rise from some month on makes every month before it
+    "below usual". So, with ``spread=True`` (the default), a month must also fall outside the
+    segment's usual month-to-month variation. ``spread`` is the standard deviation of the
+    segment's step rate between its *other* periods beyond binomial chance (DerSimonian and
+    Laird's 1986 moment estimator from the Pearson χ² of those periods; 0 when they vary no
+    more than chance, and then the test is exactly the one above). The cell's two neighbouring
+    periods are left out of it, so that an incident straddling two months (a loop from
+    mid-January to mid-February) does not widen its own yardstick. It is added to the
+    z test's variance, once for the cell and once, weighted, for the usual rate (the
+    studentized deleted residual of a random-effects meta-analysis, Viechtbauer and Cheung
+    2010); an exact test keeps the larger of the two p-values.
+
+    Only cells with at least ``min_n`` units at the previous step, in the cell and in the rest
+    of the segment's periods, are tested
+    (how many were too small: ``.attrs["too_small"]``). The p-values of all cells of all
+    breakdowns are adjusted together, by Benjamini–Hochberg by default (``method="fdr_bh"``):
+    this is a screen of many cells (periods × segments × steps) for a short list to look
+    into, where a small expected share of false leads is acceptable, and with Holm's
+    family-wise bound (``method="holm"``) every extra month of history would make the same
+    incident harder to find. (BH is proven for independent or positively dependent tests;
+    here cells share units across breakdowns and steps, and the periods of one segment share
+    its usual rate, so its guarantee is approximate, as in most such screens.)
+
+    A cell is ``significant`` when it is rejected at ``alpha`` (so below its usual rate).
+    ``missing`` = (rate_usual − rate) × n_prev, the units that would have gone on at the
+    segment's usual rate. ``gap_others`` is how far the *other* segments of the same breakdown
+    moved from their usual rate at that step in that period: close to ``gap`` when the whole
+    shop fell short then, near 0 when the drop is the segment's own. Rows: significant
+    shortfalls first, most units missing first, then the rest the same way.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical events (``session_id``, ``user_id``, ``ts``, ``event``).
+    steps : list of str
+        The ordered funnel steps.
+    sessions, users : DataFrame, optional
+        Where the ``by`` columns come from: a column of ``sessions`` (joined by
+        ``session_id``) replaces the events' column of that name, as in :func:`funnel`; a
+        column that neither has is read from ``users`` (by ``user_id``, as
+        :func:`by_attribute`).
+    by : str or list of str
+        Breakdown columns. A column that neither table has, or that is empty, is skipped and
+        listed in ``.attrs["absent"]``.
+    freq : str
+        Calendar period (``"MS"`` months, ``"W"`` weeks, ``"D"`` days), in the time zone of the
+        timestamps (UTC for a stored store).
+    unit, window
+        As :func:`funnel`. With ``unit="user"`` and a ``window``, periods ending less than a
+        window before the last event are left out: their users could not finish yet.
+    alpha : float
+    min_n : int
+        Fewest units at the previous step for a cell (and for its usual) to be tested.
+    method : {"fdr_bh", "holm"}
+        The correction over all cells (``statsmodels.stats.multitest.multipletests``).
+    spread : bool
+        Allow for the segment's month-to-month variation beyond chance (above); False gives
+        the plain two-proportion test, which assumes the segment's rate is otherwise constant.
+
+    Returns
+    -------
+    DataFrame with :data:`PERIOD_BOTTLENECK_COLUMNS`: ``period`` is the period's first day
+    (``YYYY-MM-DD``); ``n_prev_usual``/``rate_usual`` the segment's other periods pooled;
+    ``spread`` their variation beyond chance (a standard deviation of the rate);
+    ``gap`` = rate − rate_usual. ``.attrs``: ``freq`` (period alias), ``method``, ``spread``,
+    ``unit``, ``min_n``, ``dimensions`` (breakdowns used), ``absent``, ``periods``,
+    ``tested``, ``too_small``, ``censored_periods`` and ``reason`` (why there are no rows:
+    ``"no_breakdown"``, ``"one_step"``, ``"one_period"``, ``"too_small"``; None otherwise).
+    With no breakdown column, one step, fewer than two periods or no cell of ``min_n`` units
+    the table has these columns and no rows.
+
+    Examples
+    --------
+    >>> t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    >>> ok = [(m, i < 80) for m in (0, 1, 2) for i in range(100)]          # 80 % go on
+    >>> bad = [(3, i < 40) for i in range(100)]                              # then 40 %
+    >>> rows = [(s, t0 + pd.DateOffset(months=m), e) for s, (m, buy) in enumerate(ok + bad)
+    ...         for e in (["view", "buy"] if buy else ["view"])]
+    >>> ev = pd.DataFrame(rows, columns=["session_id", "ts", "event"]).assign(
+    ...     user_id=lambda d: d["session_id"], device="desktop")
+    >>> pb = period_bottlenecks(ev, ["view", "buy"], by="device")
+    >>> pb.loc[:1, ["segment", "period", "rate", "rate_usual", "missing", "significant"]].round(3)
+       segment      period  rate  rate_usual  missing  significant
+    0  desktop  2025-04-01   0.4       0.800   40.000         True
+    1  desktop  2025-01-01   0.8       0.667  -13.333        False
+    """
+    if engine.is_path(events):
+        raise ValueError("period_bottlenecks: give the events as a DataFrame")
+    alpha = args.alpha(alpha)
+    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 1:
+        raise ValueError(f"period_bottlenecks: min_n must be a whole number of at least 1, "
+                         f"not {min_n!r}")
+    if method not in _CORRECTIONS:
+        raise ValueError(f"period_bottlenecks: method must be one of {list(_CORRECTIONS)}, "
+                         f"not {method!r}")
+    alias = period_alias(freq)
+    steps, _, ucol, win = _check(steps, unit, window)
+    by = list(dict.fromkeys([by] if isinstance(by, str) else args.names(by, "by")))
+    attrs = {"freq": alias, "method": method, "spread": bool(spread), "unit": unit,
+             "min_n": int(min_n),
+             "dimensions": [], "absent": [], "periods": 0, "tested": 0, "too_small": 0,
+             "censored_periods": 0, "reason": None}
+
+    def empty(reason):
+        out = pd.DataFrame({c: pd.Series(dtype=(bool if c == "significant" else
+                                                "int64" if c in ("step_index", "n_prev", "n",
+                                                                 "n_prev_usual", "n_usual") else
+                                                float if c not in ("dimension", "segment",
+                                                                   "period", "from_step", "step",
+                                                                   "test") else object))
+                            for c in PERIOD_BOTTLENECK_COLUMNS})
+        out.attrs.update(attrs, reason=reason)
+        return out
+
+    def usable(df, col):
+        return df is not None and col in df.columns and bool(df[col].notna().any())
+
+    ev_cols, ses_cols, user_cols = [], [], []
+    for col in by:
+        if col in ("session_id", "user_id", "ts", "event"):
+            raise ValueError(f"period_bottlenecks: {col!r} is a key, not a breakdown")
+        if usable(sessions, col):
+            ses_cols.append(col)
+        elif usable(events, col):
+            ev_cols.append(col)
+        elif usable(users, col):
+            user_cols.append(col)
+        else:
+            attrs["absent"].append(col)
+    dims = [c for c in by if c in ev_cols + ses_cols + user_cols]
+    attrs["dimensions"] = dims
+    if not dims:
+        return empty("no_breakdown")
+    if len(steps) < 2:
+        return empty("one_step")
+
+    key = "session_id" if "session_id" in events.columns else ucol
+    start = events.groupby(key, sort=False)["ts"].transform("min")
+    wall = start.dt.tz_localize(None) if getattr(start.dt, "tz", None) is not None else start
+    code, uniq = pd.factorize(wall.dt.to_period(alias))        # label each period once
+    labels = np.append(uniq.start_time.strftime("%Y-%m-%d").to_numpy(object), None)
+    ev = events.assign(**{_PERIOD: labels[code]})
+    if user_cols:
+        if sessions is not None and "user_id" in sessions.columns:
+            sessions = attach(sessions, users, user_cols, on="user_id")
+            ses_cols += user_cols
+        else:
+            ev = attach(ev, users, user_cols, on="user_id")
+    # only the columns read from the sessions, so that they replace no event column in use
+    f = funnel(ev, steps, unit=unit, window=window, by=[*dims, _PERIOD],
+               sessions=sessions[["session_id", *ses_cols]] if ses_cols else None)
+
+    if unit == "user" and win is not None and len(f):
+        ends = pd.PeriodIndex(pd.unique(f[_PERIOD]), freq=alias)
+        ts = events["ts"]
+        last = (ts.dt.tz_localize(None) if getattr(ts.dt, "tz", None) is not None else ts).max()
+        late = {str(p.start_time.date()) for p in ends
+                if p.end_time + pd.Timedelta(win, unit="ns") > last}
+        attrs["censored_periods"] = len(late)
+        f = f.loc[~f[_PERIOD].isin(late)]
+    live = f.loc[f["step_index"] == 0].groupby(_PERIOD)["n"].sum()
+    attrs["periods"] = int((live > 0).sum())
+    if attrs["periods"] < 2:
+        return empty("one_period")
+
+    names = f.drop_duplicates("step_index").set_index("step_index")[["from_step", "step"]]
+    parts = []
+    for dim in dims:
+        g = (f.loc[f["step_index"] > 0].groupby([dim, _PERIOD, "step_index"], sort=True)
+             [["n", "n_prev"]].sum().reset_index())          # missing segments drop out here
+        g["n_prev_sq"] = g["n_prev"].astype("float64") ** 2
+        seg = g.groupby([dim, "step_index"])[["n", "n_prev", "n_prev_sq"]].transform("sum")
+        per = g.groupby([_PERIOD, "step_index"])[["n", "n_prev"]].transform("sum")
+        tot = g.groupby("step_index")[["n", "n_prev"]].transform("sum")
+        x1, m1 = g["n"].to_numpy("int64"), g["n_prev"].to_numpy("int64")
+        x0, m0 = seg["n"].to_numpy("int64") - x1, seg["n_prev"].to_numpy("int64") - m1
+        xo1, mo1 = per["n"].to_numpy("int64") - x1, per["n_prev"].to_numpy("int64") - m1
+        xo0 = tot["n"].to_numpy("int64") - seg["n"].to_numpy("int64") - xo1
+        mo0 = tot["n_prev"].to_numpy("int64") - seg["n_prev"].to_numpy("int64") - mo1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            others = np.where((mo1 > 0) & (mo0 > 0), xo1 / mo1 - xo0 / mo0, np.nan)
+        tau2 = (_spread(g, dim, x1, m1) if spread else np.zeros(len(g)))
+        big = (m1 >= min_n) & (m0 >= min_n)
+        attrs["too_small"] += int(((m1 > 0) & ~big).sum())
+        keep = np.flatnonzero(big)
+        if not len(keep):
+            continue
+        k = g["step_index"].to_numpy()[keep]
+        parts.append(pd.DataFrame({
+            "dimension": dim, "segment": g[dim].to_numpy()[keep],
+            "period": g[_PERIOD].to_numpy()[keep],
+            "from_step": names["from_step"].reindex(k).to_numpy(),
+            "step": names["step"].reindex(k).to_numpy(), "step_index": k,
+            "n_prev": m1[keep], "n": x1[keep], "rate": x1[keep] / m1[keep],
+            "n_prev_usual": m0[keep], "n_usual": x0[keep],
+            "rate_usual": x0[keep] / m0[keep], "spread": np.sqrt(tau2[keep]),
+            "_mm": (seg["n_prev_sq"].to_numpy("float64")[keep] - m1[keep] ** 2.0)
+            / m0[keep] ** 2.0, "gap_others": others[keep]}))
+    if not parts:
+        return empty("too_small")
+    out = pd.concat(parts, ignore_index=True)
+    out["gap"] = out["rate"] - out["rate_usual"]
+    x1, m1, x0, m0 = (out[c].to_numpy("float64") for c in ("n", "n_prev", "n_usual",
+                                                            "n_prev_usual"))
+    pooled = (x1 + x0) / (m1 + m0)
+    var0 = pooled * (1 - pooled) * (1 / m1 + 1 / m0)          # proportions_ztest's variance
+    # the usual month-to-month variation: in the cell's own rate, and in the usual rate (a
+    # count-weighted mean of the other periods: tau² · Σ m² / M²)
+    extra = out["spread"].to_numpy() ** 2 * (1 + out["_mm"].to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # one-sided: the claim is a shortfall (a period above its usual is no bottleneck)
+        p_wide = np.where(var0 + extra > 0, norm.cdf(out["gap"].to_numpy()
+                                                     / np.sqrt(var0 + extra)),
+                          np.where(out["gap"].to_numpy() < 0, 0.0, 1.0))
+    exact = np.minimum(m1, m0) * np.minimum(pooled, 1 - pooled) < 5
+    ps = p_wide.copy()
+    for i in np.flatnonzero(exact | (extra == 0)):
+        if exact[i]:        # rare outcomes or a small cell: the normal approximation is poor
+            a, b, c, d = (int(v) for v in (x1[i], m1[i] - x1[i], x0[i], m0[i] - x0[i]))
+            p = fisher_exact([[a, b], [c, d]], alternative="less")[1]
+        else:
+            p = proportions_ztest([x1[i], x0[i]], [m1[i], m0[i]], alternative="smaller")[1]
+        ps[i] = p if extra[i] == 0 else max(p, p_wide[i])
+    out["test"], out["p_value"] = np.where(exact, "exact", "z"), ps
+    rej, adj, _, _ = multipletests(out["p_value"].to_numpy(float), alpha=alpha, method=method)
+    out["p_adj"], out["significant"] = adj, rej & (out["gap"] < 0)
+    out["missing"] = (out["rate_usual"] - out["rate"]) * out["n_prev"]
+    out = out.sort_values(["significant", "missing", "dimension", "segment", "period",
+                           "step_index"], ascending=[False, False, True, True, True, True],
+                          kind="stable")
+    out = out[PERIOD_BOTTLENECK_COLUMNS].reset_index(drop=True)
+    out.attrs.update(attrs, tested=len(out))
+    return out
 
 
 # ----------------------------------------------------------------------------- follow-ups

@@ -541,6 +541,162 @@ def bottleneck(bn: pd.DataFrame, unit: str = "session") -> Text:
     return paragraphs(head, more, takeaway(tk))
 
 
+_PERIOD_NOUNS = {"M": "month", "W": "week", "D": "day", "Q": "quarter", "Y": "year"}
+_ADJUSTED = {"fdr_bh": "Benjamini–Hochberg-adjusted", "holm": "Holm-adjusted"}
+
+
+def _period_noun(freq: str) -> str:
+    return _PERIOD_NOUNS.get(str(freq).split("-")[0].lstrip("0123456789"), "period")
+
+
+def _when(period, freq: str = "M") -> str:
+    """A period of :func:`helpers.funnel.period_bottlenecks` in words, with its preposition.
+
+    >>> _when("2025-03-01"), _when("2025-03-10", "W"), _when("2025-03-10", "D")
+    ('in March 2025', 'in the week of 10 Mar 2025', 'on 10 Mar 2025')
+    """
+    d = pd.Timestamp(period)
+    noun = _period_noun(freq)
+    if noun == "month":
+        return f"in {d:%B %Y}"
+    if noun == "week":
+        return f"in the week of {d.day} {d:%b %Y}"
+    if noun == "day":
+        return f"on {d.day} {d:%b %Y}"
+    if noun == "quarter":
+        return f"in Q{d.quarter} {d.year}"
+    if noun == "year":
+        return f"in {d.year}"
+    return f"in the period from {d.day} {d:%b %Y}"
+
+
+def period_bottleneck(pb: pd.DataFrame, bn: pd.DataFrame | None = None,
+                      unit: str | None = None) -> Text:
+    """Section 4, when and where: the segment × period furthest below the segment's usual rate.
+
+    ``pb`` is :func:`helpers.funnel.period_bottlenecks` (its ``.attrs`` say the period, the
+    correction, and why a table has no rows); ``bn`` the :func:`helpers.funnel.bottlenecks`
+    table of the section before (optional), to tell a problem with a date from the lasting
+    difference between segments.
+
+    Examples
+    --------
+    >>> pb = pd.DataFrame({"dimension": ["device"], "segment": ["desktop"],
+    ...     "period": ["2025-03-01"], "from_step": ["pay"], "step": ["buy"], "n_prev": [900],
+    ...     "rate": [0.41], "rate_usual": [0.87], "gap": [-0.46], "gap_others": [-0.01],
+    ...     "p_adj": [1e-12], "significant": [True], "missing": [414.0]})
+    >>> print(period_bottleneck(pb))  # doctest: +ELLIPSIS
+    The largest shortfall with a date is `desktop` (device) at `pay → buy` in March 2025: 41 % of its 900 sessions there went on, against 87 % in its other months (−46.0 pp, Benjamini–Hochberg-adjusted p < 0.001), about 414 sessions lost.
+    <BLANKLINE>
+    The other segments by device moved −1.0 pp at that step in March 2025, so the drop is `desktop`'s own.
+    <BLANKLINE>
+    **Takeaway:** look at what changed for `desktop` at `pay → buy` in March 2025 ...
+    """
+    a = pb.attrs
+    unit = unit or a.get("unit", "session")
+    units = _units(unit)
+    freq = a.get("freq", "M")
+    noun = _period_noun(freq)
+    nouns = noun + "s"
+    adjusted = _ADJUSTED.get(a.get("method", "fdr_bh"), "adjusted")
+    if pb.empty:
+        reason = a.get("reason")
+        if reason == "no_breakdown":
+            absent = a.get("absent") or []
+            what = (f"no {join(map(_c, absent), word='or')} column" if absent else
+                    "no breakdown column")
+            return paragraphs(f"The data has {what} to break the funnel down by, so there is no "
+                              f"segment to follow from {noun} to {noun}.")
+        if reason == "one_step":
+            return paragraphs(f"With a single funnel step there is no step rate to follow from "
+                              f"{noun} to {noun}.")
+        if reason == "one_period":
+            k = a.get("censored_periods") or 0
+            last = f"last {noun}" if k == 1 else f"last {k} {nouns}"
+            cut = (f" once the {last} {'is' if k == 1 else 'are'} left out (their {units} "
+                   f"could not finish within the window yet)" if k else "")
+            return paragraphs(f"The data covers fewer than two {nouns}{cut}, so no segment has "
+                              f"other {nouns} to be compared with: a shortfall with a date needs "
+                              f"a usual rate to fall below.")
+        if reason == "too_small":
+            return paragraphs(f"No segment has {a.get('min_n', FEW)} {units} at the previous "
+                              f"step both in a {noun} and in its other {nouns}: too few to test "
+                              f"a {noun} against the segment's usual rate.")
+        return paragraphs(f"No segment × {noun} could be tested.")
+
+    untested = (f" ({plural(a['too_small'], 'cell')} with fewer than {a.get('min_n', FEW)} "
+                f"{units} at the previous step were not tested.)" if a.get("too_small") else "")
+    structural = None
+    if bn is not None and len(bn) and bn["significant"].astype(bool).any():
+        structural = bn.loc[bn["significant"].astype(bool)].iloc[0]
+    sig = pb.loc[pb["significant"].astype(bool)]
+    if sig.empty:
+        worst = pb.iloc[0]           # ranked by units lost, as the table shows it
+        wobble = (", allowing for how much those vary" if a.get("spread", True) else "")
+        tail = (f"; the bottleneck above, {_cell(structural)}, is not the work of one bad {noun}"
+                if structural is not None else "")
+        loss = (f" The largest loss, {_cell(worst)} {_when(worst['period'], freq)} (about "
+                f"{plural(worst['missing'], unit)} below its usual rate, {pp(worst['gap'])}), "
+                f"is within chance." if worst["missing"] > 0 else "")
+        return paragraphs(
+            f"No segment falls significantly below its own usual rate at any step in any {noun} "
+            f"(two-proportion tests against the segment's other {nouns}{wobble}, {adjusted} "
+            f"over {plural(len(pb), 'cell')}).{loss}{untested}",
+            takeaway(f"no segment had a {noun} clearly worse than its usual, so nothing with a "
+                     f"date stands out{tail}."))
+
+    top = sig.iloc[0]
+    at = _when(top["period"], freq)
+    key = ["dimension", "segment", "step"]
+    same = sig.loc[(sig[key] == top[key]).all(axis=1)].iloc[1:]
+    head = (f"The largest shortfall with a date is {_cell(top)} {at}: {pct(top['rate'])} of its "
+            f"{count(top['n_prev'])} {units} there went on, against {pct(top['rate_usual'])} in "
+            f"its other {nouns} ({pp(top['gap'])}, {adjusted} {p_value(top['p_adj'])}), about "
+            f"{plural(top['missing'], unit)} lost.")
+    if len(same):
+        shown = sorted(same["period"])
+        head += (f" It is significantly short at that step "
+                 f"{join(_when(p, freq) for p in shown)} as well.")
+    shared = False
+    others = None
+    if not _nan(top.get("gap_others")):
+        go = top["gap_others"]
+        shared = go < 0 and go <= top["gap"] / 2
+        others = (f"The other segments by {top['dimension']} fell too ({pp(go)}) at that step "
+                  f"{at}: the whole shop did worse then, not only {_c(top['segment'])}."
+                  if shared else
+                  f"The other segments by {top['dimension']} moved {pp(go)} at that step {at}, "
+                  f"so the drop is {_c(top['segment'])}'s own.")
+    groups = sig.drop_duplicates(key).iloc[1:]
+    more, many = None, "other segments or steps"
+    if len(groups):
+        more = ("Next: " + join(f"{_cell(r)} {_when(r['period'], freq)} ({pp(r['gap'])})"
+                                for _, r in groups.iloc[:2].iterrows())
+                + (f", and {plural(len(groups) - 2, 'other segment or step', many)} with a "
+                   f"significant shortfall." if len(groups) > 2 else "."))
+    link = None
+    if structural is not None:
+        if (structural["dimension"], structural["segment"], structural["step"]) == (
+                top["dimension"], top["segment"], top["step"]):
+            link = (f"It is the segment and step of the bottleneck above: {_c(top['segment'])} "
+                    f"falls short there all along, and further {at}.")
+        else:
+            hit = sig.loc[(sig["dimension"] == structural["dimension"])
+                          & (sig["segment"] == structural["segment"])
+                          & (sig["step"] == structural["step"])]
+            link = (f"The bottleneck above, {_cell(structural)}, "
+                    + (f"also falls below its own usual rate "
+                       f"{join(_when(p, freq) for p in sorted(hit['period']))}, but this shortfall "
+                       f"cost more {units}." if len(hit) else
+                       f"has no {noun} significantly below its own usual rate: it is a lasting "
+                       f"difference, and this is a separate problem with a date."))
+    who = "the whole shop" if shared else _c(top["segment"])
+    tk = (f"look at what changed for {who} at {_arrow(top['from_step'], top['step'])} {at} (a "
+          f"release, a payment or tracking change, a campaign): a shortfall with a date can be "
+          f"traced to what happened then.")
+    return paragraphs(head, others, more, link, takeaway(tk))
+
+
 # --------------------------------------------------------------------------- 5 · carts
 
 
