@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                 # both sizes (builds and caches the shops first)
     python benchmarks/run.py --sizes 10M     # only the in-memory size
+    python benchmarks/run.py --sizes 10M --only find_changes --no-report   # some rows only
     make bench                               # the same, from the Makefile
 
 Each measurement runs in its own Python process so its peak RSS (resident memory, including
@@ -21,6 +22,7 @@ import resource
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -55,6 +57,28 @@ def _src(x) -> str:
     from helpers.engine import parquet_source
 
     return parquet_source(x) if isinstance(x, (str, Path)) else "ev"
+
+
+def _series_sql(ev: str, se: str) -> str:
+    """The counts of changes.daily_series: per session its first day (UTC), which events it had,
+    its device and channel, whether it is its user's first; sessions counted per day overall,
+    per device and per channel, in total, with each event and with each pair of consecutive
+    funnel steps (the scan over these ~130 series of ~730 days is not the SQL's part)."""
+    from helpers.data import EVENT_NAMES as events
+    from helpers.funnel import CANONICAL_STEPS as steps
+
+    return f"""
+        WITH s AS (SELECT session_id, min(ts) AS t0,
+                   {", ".join(f"bool_or(event = '{e}') AS {e}" for e in events)}
+                   FROM {ev} GROUP BY session_id),
+        f AS (SELECT arg_min(session_id, ts) AS session_id FROM {ev} GROUP BY user_id),
+        x AS (SELECT s.*, t0::DATE AS day, coalesce(se.device, '(none)') AS device,
+              coalesce(se.channel, '(none)') AS channel, f.session_id IS NOT NULL AS new
+              FROM s LEFT JOIN {se} se USING (session_id) LEFT JOIN f USING (session_id))
+        SELECT day, device, channel, count(*) AS n, count(*) FILTER (new) AS new,
+               {", ".join(f"count(*) FILTER ({e}) AS {e}" for e in events)},
+               {", ".join(f"count(*) FILTER ({a} AND {b}) AS {a}__{b}" for a, b in pairwise(steps))}
+        FROM x GROUP BY GROUPING SETS ((day), (day, device), (day, channel))"""
 
 
 SQL = {
@@ -111,6 +135,8 @@ SQL = {
         SELECT * , revenue / orders AS aov, spend / new_buyers AS cac, revenue / spend AS roas
         FROM traffic LEFT JOIN acq USING (channel) LEFT JOIN sales USING (channel)
         LEFT JOIN cost USING (channel)""",
+    "daily_series": _series_sql,
+    "find_changes": _series_sql,
 }
 
 
@@ -141,7 +167,7 @@ def measure(case: str, shop: str, mode: str) -> dict:
     import duckdb
     import pandas as pd
 
-    from helpers import data, funnel, paths, sources
+    from helpers import changes, data, funnel, paths, sources
 
     shop = Path(shop)
     ev_path, se_path = str(shop / "events" / "*.parquet"), str(shop / "sessions" / "*.parquet")
@@ -151,9 +177,15 @@ def measure(case: str, shop: str, mode: str) -> dict:
     elif mode == "memory":
         cols = {"funnel": ["session_id", "ts", "event"], "transitions": ["session_id", "ts", "event"],
                 "top_paths": ["session_id", "ts", "event", "page_type"],
-                "sessionize": ["user_id", "ts"]}.get(case)
+                "sessionize": ["user_id", "ts"],
+                "daily_series": ["session_id", "user_id", "ts", "event"],
+                "find_changes": ["session_id", "user_id", "ts", "event"]}.get(case)
         ev = pd.read_parquet(shop / "events", columns=cols)
-        se = pd.read_parquet(shop / "sessions") if case == "channel_summary" else None
+        se = None
+        if case == "channel_summary":
+            se = pd.read_parquet(shop / "sessions")
+        elif case in ("daily_series", "find_changes"):  # the columns the helper segments by
+            se = pd.read_parquet(shop / "sessions", columns=["session_id", "device", "channel"])
     else:
         ev, se = ev_path, se_path
     load_s = time.perf_counter() - t_load
@@ -183,12 +215,20 @@ def measure(case: str, shop: str, mode: str) -> dict:
             paths.rules(paths.baskets(lines, "order_id", "category"), 0.001, min_confidence=0.1)
         elif case == "channel_summary":
             sources.channel_summary(st)
+        elif case == "daily_series":
+            changes.daily_series(ev, se)
+        elif case == "find_changes":
+            changes.find_changes(ev, se)
 
     # in memory: best of two runs on each side (the first run of either pays one-off costs such
     # as page faults and lazy set-up); on Parquet one cold run each (both read the files)
     reps = 2 if mode == "memory" else 1
     helper_s = _best(helper, reps)
     helper_rss = _peak_rss_mb()
+    extra = {}
+    if case == "find_changes":  # the issue's yardstick: one funnel on the same events and steps
+        funnel_s = _best(lambda: funnel.funnel(ev, list(funnel.CANONICAL_STEPS)), reps)
+        extra = {"funnel_s": round(funnel_s, 2), "vs_funnel": round(helper_s / funnel_s, 2)}
 
     if case == "rules":  # the reference is mlxtend itself on the same one-hot baskets
         from mlxtend.frequent_patterns import association_rules, fpgrowth
@@ -211,18 +251,22 @@ def measure(case: str, shop: str, mode: str) -> dict:
         con.register("u", small.users)
         con.register("o", small.orders)
         con.register("sp", small.spend)
+    if case in ("daily_series", "find_changes"):
+        con.execute("SET TimeZone = 'UTC'")  # a session's day is its UTC day, as in the helper
     if mode == "memory":
         con.register("ev", ev)
         if se is not None:
             con.register("se", se)
     src_ev = "ev" if mode == "memory" else f"read_parquet('{ev_path}')"
     src_se = "se" if mode == "memory" else f"read_parquet('{se_path}')"
-    sql = SQL[case](src_ev, src_se) if case == "channel_summary" else SQL[case](src_ev)
+    two = ("channel_summary", "daily_series", "find_changes")
+    sql = SQL[case](src_ev, src_se) if case in two else SQL[case](src_ev)
     sql_s = _best(lambda: con.execute(sql).fetchall(), reps)
     return {"case": case, "mode": mode, "rows": rows, "load_s": round(load_s, 2),
             "helper_s": round(helper_s, 2), "duckdb_sql_s": round(sql_s, 2),
             "ratio": round(helper_s / sql_s, 2) if sql_s > 0 else None,
-            "peak_rss_mb_after_helper": round(helper_rss), "peak_rss_mb": round(_peak_rss_mb())}
+            "peak_rss_mb_after_helper": round(helper_rss), "peak_rss_mb": round(_peak_rss_mb()),
+            **extra}
 
 
 def run_case(case: str, shop: Path, mode: str) -> dict:
@@ -260,12 +304,20 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def notes(results: list[dict]) -> str:
+    """The rows measured against another helper too (find_changes against one funnel)."""
+    return "\n".join(f"{r['case']} ({r['mode']}): {r['helper_s']} s = {r['vs_funnel']}x one funnel "
+                     f"({r['funnel_s']} s) on the same events and the canonical funnel steps"
+                     for r in results if "vs_funnel" in r)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10M,100M")
     ap.add_argument("--case")
     ap.add_argument("--shop")
     ap.add_argument("--mode", default="memory")
+    ap.add_argument("--only", help="comma-separated helpers: time only these rows")
     ap.add_argument("--no-report", action="store_true", help="skip timing the notebook series")
     args = ap.parse_args(argv)
     if args.case:
@@ -276,20 +328,28 @@ def main(argv=None) -> int:
           f"{__import__('os').cpu_count()} CPUs")
     results = []
     sizes = args.sizes.split(",")
+    only = set(args.only.split(",")) if args.only else None
+
+    def chosen(cases):
+        return [c for c in cases if only is None or c in only]
+
     if "10M" in sizes:
         shop = build_shop("10M")
         print(describe(shop), flush=True)
-        for case in ("sessionize", "funnel", "transitions", "top_paths", "channel_summary", "rules"):
+        for case in chosen(("sessionize", "funnel", "transitions", "top_paths", "channel_summary",
+                            "daily_series", "find_changes", "rules")):
             results.append(run_case(case, shop, "memory"))
             print(table(results[-1:]).splitlines()[-1], flush=True)
     if "100M" in sizes:
         shop = build_shop("100M")
         print(describe(shop), flush=True)
-        for case in ("funnel", "transitions", "channel_summary"):
+        for case in chosen(("funnel", "transitions", "channel_summary")):
             results.append(run_case(case, shop, "parquet"))
             print(table(results[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(results))
+    if notes(results):
+        print(notes(results))
     if not args.no_report:
         print(f"\nmake report on the bundled shop (8 notebooks, execution + HTML): "
               f"{report_seconds()} s")
