@@ -1414,6 +1414,75 @@ def period_bottlenecks(events: pd.DataFrame, steps, *, sessions: pd.DataFrame | 
 
 # ----------------------------------------------------------------------------- follow-ups
 
+def after_dropout(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
+                  top: int = 5) -> pd.DataFrame:
+    """Where units went after the last funnel step they reached, when they did not finish.
+
+    For every unit of :func:`journeys` that stopped before the last step, the first event it
+    logged strictly after its furthest matched step (in the same session for ``unit="session"``,
+    in any later session for ``unit="user"``), or ``"(nothing more)"`` when the log ends there.
+    The ``top`` next events of each step are listed and the rest summed into one ``"(other
+    events)"`` row, so each step's rows add up to the units that stopped there.
+
+    Returns
+    -------
+    DataFrame with ``step`` (last step reached), ``step_index``, ``next_event``, ``units`` and
+    ``share`` (of the units that stopped at that step); steps in funnel order, most frequent
+    next event first (ties by name).
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 1, 2, 2, 3, 3, 3], "user_id": 1,
+    ...     "ts": pd.to_datetime([0, 1, 2, 0, 1, 0, 1, 2], unit="s", utc=True),
+    ...     "event": ["view", "cart", "search", "view", "home", "view", "cart", "buy"]})
+    >>> after_dropout(ev, ["view", "cart", "buy"])[["step", "next_event", "units", "share"]]
+       step next_event  units  share
+    0  view       home      1    1.0
+    1  cart     search      1    1.0
+    """
+    top = int(args.positive(top, "top"))
+    j = journeys(events, steps, unit=unit, window=window)
+    steps = list(steps)
+    ucol = "session_id" if unit == "session" else "user_id"
+    last = len(steps) - 1
+    out_cols = ["step", "step_index", "next_event", "units", "share"]
+    stopped = j.loc[j["reached"] < last]
+    if stopped.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "share" else
+                                          "int64" if c in ("step_index", "units") else object)
+                             for c in out_cols})
+    t = np.full(len(stopped), np.datetime64("NaT"), dtype="datetime64[ns]")
+    r = stopped["reached"].to_numpy()
+    for k in range(last):
+        col = pd.to_datetime(stopped[f"t{k}"], utc=True).dt.tz_localize(None).to_numpy(
+            "datetime64[ns]")
+        t = np.where(r == k, col, t)
+    left = pd.DataFrame({ucol: stopped[ucol].to_numpy(), "t": t, "reached": r})
+    ts = events["ts"]
+    ts = ts.dt.tz_convert("UTC").dt.tz_localize(None) if ts.dt.tz is not None else ts
+    right = pd.DataFrame({ucol: events[ucol].to_numpy(), "t": ts.to_numpy("datetime64[ns]"),
+                          "next_event": events["event"].to_numpy()}).dropna(subset=["t"])
+    left = left.dropna(subset=["t"]).sort_values("t", kind="stable")
+    nxt = pd.merge_asof(left, right.sort_values("t", kind="stable"), on="t", by=ucol,
+                        direction="forward", allow_exact_matches=False)
+    nxt["next_event"] = nxt["next_event"].astype(object).where(nxt["next_event"].notna(),
+                                                               "(nothing more)")
+    rows = []
+    for k, g in nxt.groupby("reached", sort=True):
+        c = g["next_event"].value_counts()
+        c = c.rename_axis("next_event").reset_index(name="units").sort_values(
+            ["units", "next_event"], ascending=[False, True], kind="stable")
+        if len(c) > top:
+            rest = int(c["units"].iloc[top:].sum())
+            c = pd.concat([c.iloc[:top], pd.DataFrame({"next_event": ["(other events)"],
+                                                       "units": [rest]})])
+        c = c.assign(step=steps[int(k)], step_index=int(k), share=c["units"] / len(g))
+        rows.append(c)
+    out = pd.concat(rows, ignore_index=True)
+    out["units"] = out["units"].astype("int64")
+    return out[out_cols]
+
+
 def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_cart",
                      purchase: str = "purchase", by=None) -> pd.DataFrame:
     """Carts with no purchase by the same user within ``window`` (购物车放弃率).

@@ -1031,3 +1031,43 @@ def key_bottleneck(bn: pd.DataFrame, key: dict) -> Text:
     found = f"{_c(top['segment'])} at {_arrow(top['from_step'], top['step'])}"
     return paragraphs(f"**Check against the answer key.** {expl} The top significant shortfall "
                       + (f"found it: {found}." if ok else f"is {found} instead."))
+
+
+def after_dropout(table: pd.DataFrame, unit: str = "session") -> Text:
+    """Where units went after the last step they reached (:func:`helpers.funnel.after_dropout`).
+
+    One bullet per step at which anyone stopped: how many, the share that logged nothing more,
+    and the most common next event.
+
+    >>> t = pd.DataFrame({"step": ["cart", "cart", "ship"], "step_index": [1, 1, 3],
+    ...     "next_event": ["(nothing more)", "view_item", "view_cart"], "units": [30, 10, 5],
+    ...     "share": [0.75, 0.25, 1.0]})
+    >>> print(after_dropout(t))
+    Where did they go after dropping out? (the first event each logged after its last funnel step)
+    <BLANKLINE>
+    - 40 sessions stopped after `cart`: 75 % logged nothing more; the most common next event was `view_item` (25 %).
+    - 5 sessions stopped after `ship`: all went on to another event first, most often `view_cart` (100 %).
+    """
+    units = _units(unit)
+    if table is None or len(table) == 0:
+        return Text(f"Every {units[:-1]} that started the funnel finished it: nobody dropped out, "
+                    "so there is nothing to follow.")
+    items = []
+    for _, g in table.groupby("step_index", sort=True):
+        step, n = g["step"].iloc[0], int(g["units"].sum())
+        none = g.loc[g["next_event"] == "(nothing more)", "share"].sum()
+        other = g.loc[~g["next_event"].isin(["(nothing more)", "(other events)"])]
+        head = f"{count(n)} {units if n != 1 else units[:-1]} stopped after {_c(step)}"
+        if len(other) == 0:
+            items.append(f"{head}: {pct(none)} logged nothing more." if none else
+                         f"{head}: each went on to events of many kinds.")
+            continue
+        top = other.iloc[0]
+        nxt = f"{_c(top['next_event'])} ({pct(top['share'])})"
+        if none > 0:
+            items.append(f"{head}: {pct(none)} logged nothing more; the most common next event "
+                         f"was {nxt}.")
+        else:
+            items.append(f"{head}: all went on to another event first, most often {nxt}.")
+    return paragraphs("Where did they go after dropping out? (the first event each logged after "
+                      "its last funnel step)", bullets(items))
