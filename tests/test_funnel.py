@@ -461,7 +461,7 @@ def test_weekly_trend_partitions_the_sessions_of_the_whole_funnel():
     assert weekly.groupby("step_index")["n"].sum().tolist() == whole["n"].tolist()
     assert weekly.attrs["dropped_periods"] == 0
     week = pd.Timestamp(weekly["period"].iloc[0])
-    assert week.dayofweek == 0  # pandas' weekly periods start on Monday
+    assert week.day_of_week == 0  # pandas' weekly periods start on Monday
     few = fu.trend(ev, steps, min_units=10**9)
     assert few.empty and few.attrs["dropped_periods"] == weekly["period"].nunique()
 

@@ -358,3 +358,27 @@ def test_answer_key_narrators_compare_with_the_key():
 @pytest.mark.parametrize("window, words", [("7D", "7 days"), ("1D", "1 day"), ("12h", "12 h")])
 def test_windows_in_words(window, words):
     assert tell._window(window) == words
+
+
+def test_in_progress_says_how_many_wait_and_what_the_censored_rate_is():
+    naive = pd.DataFrame({"step": ["view", "buy"], "step_index": [0, 1], "n": [100, 20],
+                          "rate_from_start": [1.0, 0.2], "rate_from_prev": [1.0, 0.2]})
+    cens = naive.assign(in_progress=[0, 30], n_prev_decided=[100, 70], n_decided=[100, 20],
+                        rate_from_start=[1.0, 20 / 70], rate_from_prev=[1.0, 20 / 70],
+                        ci_low=[None, 0.19], ci_high=[None, 0.40])
+    text = str(tell.in_progress(naive, cens, "7D"))
+    assert "30 of the 100 users who started (30 %)" in text
+    assert "to 20 %" in text and "it is 28.6 %" in text and "understate" in text
+    none = str(tell.in_progress(naive, cens.assign(in_progress=0), "7D"))
+    assert "nobody is in progress" in none
+
+
+def test_order_modes_reports_what_strict_order_loses():
+    f = lambda r: pd.DataFrame({"step": ["a", "b"], "n": [100, round(100 * r)],
+                                "rate_from_start": [1.0, r]})
+    text = str(tell.order_modes({"ordered": f(0.2), "strict": f(0.1), "any": f(0.25)}))
+    assert "20 % of the sessions" in text and "10 % in strict order" in text
+    assert "50 % of the sessions that complete the ordered funnel" in text
+    assert "lifts the share to 25 %" in text
+    same = str(tell.order_modes({"ordered": f(0.2), "strict": f(0.2)}))
+    assert "the strict order loses nobody" in same

@@ -191,8 +191,41 @@ def _resolve(ref, steps, what):
     return hits
 
 
+ORDERS = ("ordered", "strict", "any")
+"""Order modes of :func:`journeys` and :func:`funnel`."""
+
+
+def _gaps(steps, max_gap) -> np.ndarray:
+    """Per-step largest gap from the previous required step in ns (-1: no limit)."""
+    gap = np.full(len(steps), -1, dtype="int64")
+    if isinstance(max_gap, dict):
+        for ref, g in max_gap.items():
+            gap[_resolve(ref, steps, "max_gap")] = args.duration(g, "max_gap").value
+    elif max_gap is not None:
+        gap[:] = args.duration(max_gap, "max_gap").value
+    return gap
+
+
+def _check_order(order, steps, optional, exclude, max_gap) -> str:
+    if order not in ORDERS:
+        raise ValueError(f"funnel: order must be one of {ORDERS}, not {order!r}")
+    given = [name for name, val in [("optional", optional), ("exclude", exclude),
+                                    ("max_gap", max_gap)]
+             if val is not None and not (isinstance(val, (list, tuple, set, dict)) and not val)]
+    if order == "any" and given:
+        raise ValueError(f"funnel: order='any' counts how many of the steps a unit did, so "
+                         f"{', '.join(g + '=' for g in given)} (which refer to the order of the "
+                         f"steps) cannot be used with it")
+    if order == "any" and len(set(steps)) < len(steps):
+        raise ValueError(f"funnel: order='any' needs distinct steps; {steps} repeats one")
+    if order == "strict" and "optional" in given:
+        raise ValueError("funnel: order='strict' forbids other step events between two steps, "
+                         "so a step cannot be optional in it")
+    return order
+
+
 def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None, by=None,
-             optional=(), exclude=(), max_gap=None) -> pd.DataFrame:
+             optional=(), exclude=(), max_gap=None, order: str = "ordered") -> pd.DataFrame:
     """One row per unit: its best attempt at the ordered ``steps`` (rules in the module doc).
 
     Parameters
@@ -216,11 +249,21 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
         An excluded event between two matched required steps of that range stops the attempt.
     max_gap : Timedelta/str, or dict {step: Timedelta}
         Largest time from the previous required step to this step (all steps, or per step).
+    order : {"ordered", "strict", "any"}
+        ``"ordered"``: the steps in this order, other events in between allowed.
+        ``"strict"``: as ordered, and no event of any of the steps strictly between two
+        matched steps (an event at the same time as either does not count as between);
+        other events may come between. ``"any"``: the steps in any order; row ``k`` counts
+        units that did at least ``k + 1`` of the (distinct) steps, all within ``window`` of
+        the first of them; the steps are then labelled ``"1 of K steps"``, ``"2 of K
+        steps"``... and ``t0``, ``t1``... are the times at which the unit completed its first,
+        second... step (the first occurrence of each step after the attempt's start).
 
     Returns
     -------
     DataFrame with the unit id column, the ``by`` columns, ``reached`` (0-based index of the
     furthest required step) and ``t0``, ``t1``, ... (time of each matched step, NaT if not).
+    ``.attrs`` hold ``steps``, ``optional``, ``by``, ``absent_steps``, ``order`` and ``unit``.
 
     Examples
     --------
@@ -232,6 +275,7 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     (2, 5)
     """
     steps, K, ucol, win = _check(steps, unit, window)
+    order = _check_order(order, steps, optional, exclude, max_gap)
     by = [by] if isinstance(by, str) else list(by or [])
     missing = [c for c in [ucol, "ts", "event", *by] if c not in events.columns]
     if missing:
@@ -241,16 +285,13 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
         opt[_resolve(ref, steps, "optional")] = True
     if opt[0] or opt[-1]:
         raise ValueError("funnel: the first and the last step cannot be optional")
-    gap = np.full(K, -1, dtype="int64")
-    if isinstance(max_gap, dict):
-        for ref, g in max_gap.items():
-            gap[_resolve(ref, steps, "max_gap")] = args.duration(g, "max_gap").value
-    elif max_gap is not None:
-        gap[:] = args.duration(max_gap, "max_gap").value
+    gap = _gaps(steps, max_gap)
     excl = []
     for x in exclude if isinstance(exclude, (list, tuple)) else [exclude]:
         name, lo, hi = (x, 0, K - 1) if isinstance(x, str) else x
         excl.append((name, min(_resolve(lo, steps, "exclude")), max(_resolve(hi, steps, "exclude"))))
+    if order == "strict":      # strict = every step's event excluded between any two steps
+        excl += [(name, 0, K - 1) for name in dict.fromkeys(steps)]
 
     names = list(dict.fromkeys(steps + [x[0] for x in excl]))
     ecode, seen = pd.factorize(events["event"])          # one hash pass over the event names
@@ -270,10 +311,10 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     else:
         ucode, uniq = pd.factorize(uval, sort=True)
     t_raw = _ns(ts)
-    order = np.lexsort((t_raw, ucode))                  # stable: file order breaks full ties
-    u, t = ucode[order], t_raw[order]
-    code = code_all[keep][order]
-    n = len(order)
+    sort = np.lexsort((t_raw, ucode))                   # stable: file order breaks full ties
+    u, t = ucode[sort], t_raw[sort]
+    code = code_all[keep][sort]
+    n = len(sort)
     idx = np.arange(n)
     new = np.ones(n, bool)
     new[1:] = (u[1:] != u[:-1]) | (t[1:] != t[:-1])
@@ -281,6 +322,11 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     grp_start = idx[new]
     tie_end = np.append(grp_start[1:], n)[np.cumsum(new) - 1]   # first row after the tie group
     pos_of = {name: idx[code == c] for c, name in enumerate(names)}
+    meta = {"events": events, "keep": keep, "order": order, "u": u, "t": t, "uniq": uniq,
+            "ucol": ucol, "by": by, "steps": steps, "absent": absent, "unit": unit,
+            "sort": sort, "window": win, "gaps": gap}
+    if order == "any":
+        return _any_order(meta, pos_of, tie_start, win)
 
     s = pos_of[steps[0]]
     nxt = 1
@@ -349,29 +395,76 @@ def journeys(events: pd.DataFrame, steps, *, unit: str = "session", window=None,
     best = np.lexsort((s, -reached, u[s]))
     first = np.append(True, u[s[best[1:]]] != u[s[best[:-1]]]) if A else np.zeros(0, bool)
     b = best[first]
-    out = pd.DataFrame({ucol: u[s[b]] if uniq is None else uniq.take(u[s[b]])})
-    rows = keep[order[s[b]]]
-    for col in by:
-        out[col] = events[col].take(rows).to_numpy()
-    out["reached"] = reached[b]
+    times = np.where(pos[b] >= 0, t[np.maximum(pos[b], 0)], _NAT)
+    return _journey_table(meta, s[b], reached[b], times, opt)
+
+
+_NAT = np.iinfo("int64").min
+"""NaT's int64 bit pattern: a view of it is exact and skips pandas' slow parsing path."""
+
+
+def _journey_table(meta, rows, reached, times, opt) -> pd.DataFrame:
+    """The journeys frame from the best attempts' sorted-row index ``rows`` (of the step-1
+    event), furthest step ``reached`` and step times ``times`` (ns, _NAT if not done)."""
+    events, keep, u, uniq, ucol = (meta[k] for k in ("events", "keep", "u", "uniq", "ucol"))
+    out = pd.DataFrame({ucol: u[rows] if uniq is None else uniq.take(u[rows])})
+    src = keep[meta["sort"][rows]]
+    for col in meta["by"]:
+        out[col] = events[col].take(src).to_numpy()
+    out["reached"] = reached
     tz = getattr(events["ts"].dtype, "tz", None)
-    for k in range(K):
-        pk = pos[b, k]
-        # int64 min is NaT's bit pattern: a view is exact and skips pandas' slow parsing path
-        tk = pd.DatetimeIndex(np.where(pk >= 0, t[np.maximum(pk, 0)],
-                                       np.iinfo("int64").min).view("M8[ns]"))
+    for k in range(times.shape[1]):
+        tk = pd.DatetimeIndex(times[:, k].view("M8[ns]"))
         out[f"t{k}"] = tk.tz_localize("UTC").tz_convert(tz) if tz is not None else tk
-    out.attrs["steps"] = steps
+    K = times.shape[1]
+    out.attrs["steps"] = (meta["steps"] if meta["order"] != "any" else
+                          [f"{k + 1} of {K} steps" for k in range(K)])
     out.attrs["optional"] = [int(i) for i in np.flatnonzero(opt)]
-    out.attrs["by"] = by
-    out.attrs["absent_steps"] = absent
+    out.attrs["by"] = meta["by"]
+    out.attrs["absent_steps"] = meta["absent"]
+    out.attrs["order"] = meta["order"]
+    out.attrs["unit"] = meta["unit"]
+    out.attrs["window"] = meta["window"]
+    out.attrs["gaps"] = [int(g) for g in meta["gaps"]]
+    if meta["order"] == "any":
+        out.attrs["step_names"] = meta["steps"]
     return out
+
+
+def _any_order(meta, pos_of, tie_start, win) -> pd.DataFrame:
+    """Any-order attempts: from each step event (the first per unit without a window), the
+    first occurrence of every step at or after it, within ``win``; the unit keeps the start
+    that covers most steps (ties: the earliest)."""
+    u, t, steps = meta["u"], meta["t"], meta["steps"]
+    K, n = len(steps), len(u)
+    starts = np.sort(np.concatenate([pos_of[x] for x in steps]))
+    if win is None and len(starts):
+        starts = starts[np.append(True, u[starts[1:]] != u[starts[:-1]])]
+    hit = np.full((len(starts), K), _NAT, dtype="int64")
+    for k, name in enumerate(steps):
+        arr = pos_of[name]
+        cand = _at(arr, np.searchsorted(arr, tie_start[starts]), n)
+        ok = cand < n
+        cand = np.minimum(cand, n - 1)
+        ok &= u[cand] == u[starts]
+        if win is not None:
+            ok &= t[cand] - t[starts] <= win
+        hit[ok, k] = t[cand[ok]]
+    count = (hit != _NAT).sum(axis=1)
+    best = np.lexsort((starts, -count, u[starts]))
+    first = np.append(True, u[starts[best[1:]]] != u[starts[best[:-1]]]) if len(starts) else \
+        np.zeros(0, bool)
+    b = best[first]
+    times = np.sort(np.where(hit[b] == _NAT, np.iinfo("int64").max, hit[b]), axis=1)
+    times[times == np.iinfo("int64").max] = _NAT
+    return _journey_table(meta, starts[b], count[b] - 1, times, np.zeros(K, bool))
 
 
 # ----------------------------------------------------------------------------- counting
 
 def funnel(events, steps, *, unit: str = "session", window=None, by=None,
-           optional=(), exclude=(), max_gap=None, sessions=None) -> pd.DataFrame:
+           optional=(), exclude=(), max_gap=None, sessions=None, order: str = "ordered",
+           censor: bool = False, until=None, session_gap="30min") -> pd.DataFrame:
     """Ordered funnel: units reaching each step, step rates with 95 % Wilson CIs, step times.
 
     A unit (session or user) reaches step ``k`` if some occurrence of step 1 is followed by
@@ -391,6 +484,19 @@ def funnel(events, steps, *, unit: str = "session", window=None, by=None,
     the events lack (e.g. device, channel): they are joined by the session of the event that
     starts the best attempt, replacing event columns of the same name (as :func:`attach`).
 
+    ``order``: ``"ordered"``, ``"strict"`` or ``"any"`` (see :func:`journeys`).
+
+    ``censor=True`` tells units still in progress from units that dropped out: a unit that
+    reached the previous step but not this one, while its time to reach it has not run out by
+    ``until`` (default: the last event of ``events``), is *in progress*. The time runs out at
+    the end of the window, the step's ``max_gap`` after the previous step, and, for sessions,
+    ``session_gap`` after the session's last event (any event), whichever comes first. Step
+    rates are then computed on the units whose time for that step has run out, whether or
+    not they made it (keeping only the finished successes would bias the rate upwards, dropping
+    the unfinished counts biases the naive rate downwards); ``rate_from_start`` is the
+    product of those step rates. A user funnel needs a ``window`` or ``max_gap`` for this: with
+    neither, a user who has not bought yet may still buy.
+
     Returns
     -------
     DataFrame, one row per (``by``..., step): ``step``, ``step_index`` (0-based), ``n`` (units
@@ -398,7 +504,10 @@ def funnel(events, steps, *, unit: str = "session", window=None, by=None,
     (n / units at step 1), ``rate_from_prev`` (n / n_prev; 1 for the first step), ``ci_low``,
     ``ci_high`` (Wilson 95 % on rate_from_prev; NaN for the first step),
     ``median_time_from_prev`` (median time from the previous required step among units that
-    reached this step). :func:`journeys` gives the per-unit matches behind it.
+    reached this step). :func:`journeys` gives the per-unit matches behind it. With
+    ``censor=True`` also ``in_progress``, ``n_prev_decided`` and ``n_decided`` (units at the
+    previous step, and of them at this one, whose time has run out), on which the rates and
+    intervals are then computed; ``.attrs["until"]`` is the time the data end.
 
     Examples
     --------
@@ -416,16 +525,37 @@ def funnel(events, steps, *, unit: str = "session", window=None, by=None,
     """
     by_cols = [by] if isinstance(by, str) else list(by or [])
     if engine.is_path(events):
+        if order != "ordered" or censor:
+            raise ValueError("funnel: order= and censor= are not supported on a Parquet path "
+                             "yet; load the events into a DataFrame for them")
         return _funnel_sql(events, steps, unit=unit, window=window, by=by_cols,
                            sessions=sessions, optional=optional, exclude=exclude,
                            max_gap=max_gap)
+    if not isinstance(censor, (bool, np.bool_)):
+        raise ValueError(f"funnel: censor must be True or False, not {censor!r}")  # noqa: TRY004
     if sessions is not None:
         ses_cols = _session_columns(sessions, by_cols)
         if ses_cols:
             events = attach(events, _read_sessions(sessions, ses_cols), ses_cols)
     j = journeys(events, steps, unit=unit, window=window, by=by, optional=optional,
-                 exclude=exclude, max_gap=max_gap)
-    return summarize(j)
+                 exclude=exclude, max_gap=max_gap, order=order)
+    if not censor:
+        return summarize(j)
+    last_seen = None
+    if unit == "session":
+        last_seen = events.groupby("session_id", sort=False)["ts"].max()
+    return summarize(j, until=data_end(events) if until is None else until,
+                     last_seen=last_seen, session_gap=session_gap)
+
+
+def data_end(events: pd.DataFrame) -> pd.Timestamp:
+    """The time of the last event: where an extract ends (the default ``until`` of censoring)."""
+    if "ts" not in events.columns:
+        raise ValueError("funnel: the events table has no column 'ts'")
+    end = events["ts"].max()
+    if pd.isna(end):
+        raise ValueError("funnel: the events table has no timestamps, so it has no end")
+    return end
 
 
 STANDARD_BREAKDOWNS = ("device", "channel")
@@ -684,13 +814,24 @@ def drivers(events: pd.DataFrame, sessions: pd.DataFrame | None = None, *,
     return out
 
 
-def summarize(j: pd.DataFrame) -> pd.DataFrame:
+def summarize(j: pd.DataFrame, *, until=None, last_seen: pd.Series | None = None,
+              session_gap="30min") -> pd.DataFrame:
     """Count a :func:`journeys` table into the funnel table of :func:`funnel`.
 
-    >>> ev = pd.DataFrame({"session_id": [1, 1], "user_id": 1,
-    ...     "ts": pd.to_datetime([0, 1], unit="s", utc=True), "event": ["a", "b"]})
-    >>> summarize(journeys(ev, ["a", "b"]))["n"].tolist()
-    [1, 1]
+    With ``until`` (the time the data end), units still in progress are told apart as in
+    ``funnel(..., censor=True)``; a session funnel then needs ``last_seen`` (each session's
+    last event time, indexed by session id).
+
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 2], "user_id": [1, 1, 2],
+    ...     "ts": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-09"], utc=True),
+    ...     "event": ["a", "b", "a"]})
+    >>> j = journeys(ev, ["a", "b"], unit="user", window="7D")
+    >>> summarize(j)["n"].tolist()
+    [2, 1]
+    >>> summarize(j, until="2025-01-09")[["n", "in_progress", "n_prev_decided", "rate_from_prev"]]
+       n  in_progress  n_prev_decided  rate_from_prev
+    0  2            0               2             1.0
+    1  1            1               1             1.0
     """
     steps, by = j.attrs["steps"], j.attrs["by"]
     opt = set(j.attrs["optional"])
@@ -708,6 +849,96 @@ def summarize(j: pd.DataFrame) -> pd.DataFrame:
             prev_req = k
     out = _table(total, ns, meds, steps, by, opt)
     out.attrs["absent_steps"] = list(j.attrs.get("absent_steps", []))
+    if until is not None:
+        out = _censored(out, j, keys, until, last_seen, session_gap)
+    return out
+
+
+def _deadlines(j: pd.DataFrame, until, last_seen, session_gap) -> np.ndarray:
+    """(units x steps) int64 ns: when each unit's time to reach each step runs out."""
+    steps, opt = j.attrs["steps"], set(j.attrs["optional"])
+    win, gap, unit = j.attrs.get("window"), j.attrs.get("gaps"), j.attrs.get("unit", "session")
+    K, big = len(steps), np.iinfo("int64").max
+    t = [pd.DatetimeIndex(j[f"t{k}"]).as_unit("ns").asi8 for k in range(K)]
+    dead = np.full((len(j), K), big, dtype="int64")
+    if win is not None:
+        dead[:] = np.where(t[0] == _NAT, big, t[0] + win)[:, None]
+    prev = 0
+    for k in range(1, K):
+        if gap is not None and gap[k] >= 0:
+            dead[:, k] = np.minimum(dead[:, k], np.where(t[prev] == _NAT, big, t[prev] + gap[k]))
+        if k not in opt:
+            prev = k
+    if unit == "session":
+        if last_seen is None:
+            raise ValueError("funnel: censoring a session funnel needs each session's last "
+                             "event time (last_seen)")
+        pad = args.duration(session_gap, "session_gap").value
+        ends = pd.DatetimeIndex(last_seen.reindex(j["session_id"])).as_unit("ns").asi8
+        if (ends == _NAT).any():
+            raise ValueError("funnel: last_seen has no time for some sessions of the journeys, "
+                             f"e.g. {j['session_id'][ends == _NAT].iloc[0]!r}")
+        dead = np.minimum(dead, (ends + pad)[:, None])
+    elif win is None:
+        open_steps = [steps[k] for k in range(1, K) if gap is None or gap[k] < 0]
+        if open_steps:
+            raise ValueError(f"funnel: a user funnel can be censored only with a window or a "
+                             f"max_gap for every step: without one a user who has not reached "
+                             f"{open_steps[0]!r} yet may still do so")
+    return dead
+
+
+def _censored(out: pd.DataFrame, j: pd.DataFrame, keys, until, last_seen, session_gap):
+    """Add in-progress counts to a funnel table and recompute its rates on decided units."""
+    steps, opt, by = j.attrs["steps"], set(j.attrs["optional"]), j.attrs["by"]
+    try:
+        end = pd.Timestamp(until)
+    except (TypeError, ValueError):
+        raise ValueError(f"funnel: until={until!r} is not a time") from None
+    if pd.isna(end):
+        raise ValueError("funnel: until is missing (NaT)")
+    tz = getattr(j["t0"].dtype, "tz", None)
+    if (end.tzinfo is None) != (tz is None):
+        end = end.tz_localize(tz) if end.tzinfo is None else end.tz_convert(None)
+    end_ns = pd.DatetimeIndex([end]).as_unit("ns").asi8[0]
+    late = pd.DatetimeIndex(j["t0"]).as_unit("ns").asi8 > end_ns
+    if late.any():
+        raise ValueError(f"funnel: {int(late.sum())} units start after until={end} (e.g. "
+                         f"{j.iloc[int(np.argmax(late)), 0]!r}); until must be the end of the data")
+    decided = _deadlines(j, end, last_seen, session_gap) <= end_ns
+    cols, prev = {}, 0
+    for k in range(len(steps)):
+        done = (j[f"t{k}"].notna() if k in opt else j["reached"] >= k).to_numpy()
+        at_prev = (j["reached"] >= prev).to_numpy() if k else np.ones(len(j), bool)
+        dk = decided[:, k] if k else np.ones(len(j), bool)
+        cols[k] = pd.DataFrame({"in_progress": at_prev & ~done & ~dk,
+                                "n_prev_decided": at_prev & dk, "n_decided": done & dk},
+                               index=j.index).astype("int64").groupby(keys, dropna=False,
+                                                                      sort=True).sum()
+        if k not in opt:
+            prev = k
+    extra = pd.concat(cols, names=["step_index"]).reset_index()
+    extra = extra.drop(columns="_all") if not by else extra
+    out = out.merge(extra, on=[*by, "step_index"], how="left", validate="one_to_one")
+    for c in ("in_progress", "n_prev_decided", "n_decided"):
+        out[c] = out[c].fillna(0).astype("int64")
+    first = out["step_index"].to_numpy() == 0
+    rate = out["n_decided"] / out["n_prev_decided"].where(out["n_prev_decided"] > 0)
+    out["rate_from_prev"] = np.where(first, np.where(out["n"] > 0, 1.0, np.nan), rate)
+    lo, hi = wilson(out["n_decided"].to_numpy(), out["n_prev_decided"].to_numpy())
+    out["ci_low"], out["ci_high"] = np.where(first, np.nan, lo), np.where(first, np.nan, hi)
+    chain, prev_rate = [], {}
+    for row in out.itertuples(index=False):
+        seg = tuple(getattr(row, c) for c in by)
+        k = row.step_index
+        base = 1.0 if k == 0 else prev_rate[seg]
+        r = base * row.rate_from_prev if k else row.rate_from_prev
+        chain.append(r)
+        if k not in opt:
+            prev_rate[seg] = r
+    out["rate_from_start"] = chain
+    out.attrs["absent_steps"] = list(j.attrs.get("absent_steps", []))
+    out.attrs["until"] = end
     return out
 
 

@@ -1071,3 +1071,100 @@ def after_dropout(table: pd.DataFrame, unit: str = "session") -> Text:
             items.append(f"{head}: all went on to another event first, most often {nxt}.")
     return paragraphs("Where did they go after dropping out? (the first event each logged after "
                       "its last funnel step)", bullets(items))
+
+
+def in_progress(naive: pd.DataFrame, censored: pd.DataFrame, window, unit: str = "user") -> Text:
+    """Units still inside their window when the data end (``funnel(..., censor=True)``).
+
+    Says how many units are in progress, what the naive funnel (which counts them as lost)
+    and the censored one (rates on units whose time has run out) give for the last step, and
+    the step whose rate moves most.
+
+    >>> naive = pd.DataFrame({"step": ["view", "buy"], "step_index": [0, 1], "n": [100, 20],
+    ...                       "rate_from_start": [1.0, 0.2], "rate_from_prev": [1.0, 0.2]})
+    >>> cens = naive.assign(in_progress=[0, 30], n_prev_decided=[100, 70], n_decided=[100, 20],
+    ...     rate_from_start=[1.0, 20 / 70], rate_from_prev=[1.0, 20 / 70],
+    ...     ci_low=[None, 0.19], ci_high=[None, 0.40])
+    >>> cens.attrs["until"] = pd.Timestamp("2025-03-01")
+    >>> print(in_progress(naive, cens, "7D"))  # doctest: +ELLIPSIS
+    When the data end (1 Mar 2025), 30 of the 100 users who started (30 %) were still inside their window of 7 days: ...
+    """
+    units = _units(unit)
+    if len(censored) < 2 or censored["n"].iloc[0] == 0:
+        return Text(f"With fewer than two steps or no {units[:-1]} at the first, nobody can be "
+                    "in progress.")
+    end = censored.attrs.get("until")
+    when = f" ({pd.Timestamp(end):%-d %b %Y})" if end is not None else ""
+    total, waiting = int(censored["n"].iloc[0]), int(censored["in_progress"].sum())
+    last = censored["step"].iloc[-1]
+    if waiting == 0:
+        return paragraphs(f"When the data end{when}, every {units[:-1]}'s time to reach the next "
+                          f"step had run out: nobody is in progress, so the funnel stands as it "
+                          f"is.")
+    head = (f"When the data end{when}, {count(waiting)} of the {count(total)} {units} who "
+            f"started ({pct(waiting / total)}) were still inside their window of "
+            f"{_window(window)}: they have not dropped out, they have not yet had the time to go on.")
+    rn, rc = naive["rate_from_start"].iloc[-1], censored["rate_from_start"].iloc[-1]
+    if rn > 0 and abs(rc / rn - 1) < 0.05:
+        body = (f"Counting them as lost changes little: {pct(rn)} reach {_c(last)} naively, "
+                f"{pct(rc)} judged only on {units} whose time has run out (the product of the "
+                f"step rates).")
+    else:
+        body = (f"Counted as lost, they pull the share reaching {_c(last)} to {pct(rn)}; judged "
+                f"only on {units} whose time has run out, it is {pct(rc)} (the product of the "
+                f"step rates).")
+    steps = censored.iloc[1:]
+    moved = (steps["rate_from_prev"] - naive["rate_from_prev"].iloc[1:]).abs()
+    k = int(moved.to_numpy().argmax()) + 1
+    r = censored.iloc[k]
+    step = (f"The step that moves most is {_c(r['step'])}: "
+            f"{interval(r['rate_from_prev'], r['ci_low'], r['ci_high'])} of the "
+            f"{count(r['n_prev_decided'])} {units} whose time ran out went on, against "
+            f"{pct(naive['rate_from_prev'].iloc[k])} naively.")
+    if rn > 0 and abs(rc / rn - 1) >= 0.05:
+        tk = (f"read the censored rates for a recent period: the naive ones understate how many "
+              f"{units} convert by {pct(abs(rc / rn - 1))}.")
+    else:
+        tk = ("the units in progress change the rates little here; the naive funnel is close to "
+              "the censored one.")
+    return paragraphs(head, body, step, takeaway(tk))
+
+
+ORDER_WORDS = {"ordered": "in order (other steps may come between)",
+               "strict": "in strict order (no other funnel step between two steps)",
+               "any": "in any order"}
+
+
+def order_modes(tables: dict, unit: str = "session") -> Text:
+    """The share of units doing every step under each order mode (``funnel(..., order=...)``).
+
+    >>> f = lambda r: pd.DataFrame({"step": ["a", "b"], "n": [100, round(100 * r)],
+    ...                             "rate_from_start": [1.0, r]})
+    >>> print(order_modes({"ordered": f(0.2), "strict": f(0.1), "any": f(0.25)}))  # doctest: +ELLIPSIS
+    20 % of the sessions that start the funnel do all 2 steps in order (other steps may come between), ...
+    """
+    units = _units(unit)
+    have = {m: t for m, t in tables.items() if t is not None and len(t) and t["n"].iloc[0] > 0}
+    if "ordered" not in have:
+        return Text(f"No {units[:-1]} starts the funnel, so there is no order to compare.")
+    K = len(have["ordered"])
+    r = {m: t["rate_from_start"].iloc[-1] for m, t in have.items()}
+    parts = [(f"{pct(r['ordered'])} of the {units} that start the funnel do all {K} steps "
+              f"{ORDER_WORDS['ordered']}")]
+    if "strict" in r:
+        parts.append(f"{pct(r['strict'])} {ORDER_WORDS['strict']}")
+    if "any" in r:
+        parts.append(f"{pct(r['any'])} of those that did any of the steps did all of them "
+                     f"{ORDER_WORDS['any']}")
+    out = [join(parts, word="and") + "."]
+    if "strict" in r and r["ordered"] > 0:
+        lost = 1 - r["strict"] / r["ordered"]
+        out.append(f"{pct(lost)} of the {units} that complete the ordered funnel went back to or "
+                   f"repeated a funnel step on the way (they fail the strict order)." if lost > 0
+                   else f"Every {units[:-1]} that completes the funnel does so without going "
+                        f"back: the strict order loses nobody.")
+    if "any" in r and r["any"] > r["ordered"]:
+        out.append(f"Doing the steps in any order lifts the share to {pct(r['any'])}: some "
+                   f"{units} do the steps out of the funnel's order (for instance the cart "
+                   f"before a product view), which the ordered funnel does not count.")
+    return paragraphs(*out)
