@@ -196,3 +196,6 @@ def test_cut_shop_cart_abandonment_leaves_recent_carts_out(steady_shop):
     # carts judged before the cut are judged alike with more data; the recent ones wait
     assert carts["censored"].iloc[0] > 0
     assert carts["ci_low"].iloc[0] <= full["abandonment_rate"].iloc[0] <= carts["ci_high"].iloc[0]
+    # told the data run 3 days longer, fewer carts wait: `until` is where the extract ends
+    later = fu.cart_abandonment(seen, window="7D", until=cut + pd.Timedelta("3D"))
+    assert later["censored"].iloc[0] < carts["censored"].iloc[0]

@@ -1715,15 +1715,16 @@ def after_dropout(events: pd.DataFrame, steps, *, unit: str = "session", window=
 
 
 def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_cart",
-                     purchase: str = "purchase", by=None) -> pd.DataFrame:
+                     purchase: str = "purchase", by=None, until=None) -> pd.DataFrame:
     """Carts with no purchase by the same user within ``window`` (购物车放弃率).
 
     A cart is a session with at least one ``cart`` event, starting at its first one. It is
     ``recovered`` when the same user has a ``purchase`` event at or after that time and no later
     than ``window`` after it (in the same or a later session); ``same_session`` counts those
-    bought in the cart's own session. Carts whose window runs past the last event of the data
-    cannot be judged yet: they are left out and counted in ``censored``, whether or not they were
-    bought (keeping the bought ones would count every recent cart as recovered).
+    bought in the cart's own session. Carts whose window runs past the end of the data
+    (``until``; default the last event) cannot be judged yet: they are in progress, left out and
+    counted in ``censored``, whether or not they were bought (keeping the bought ones would
+    count every recent cart as recovered).
 
     Returns one row (per ``by`` group, read from the cart's event): ``carts``, ``same_session``,
     ``later_session``, ``abandoned``, ``abandonment_rate`` with Wilson ``ci_low``/``ci_high``,
@@ -1759,7 +1760,8 @@ def cart_abandonment(events: pd.DataFrame, *, window="7D", cart: str = "add_to_c
     m["recovered"] = m["same"] | ((m["buy_ts"] - m["ts"]) <= win)
     # judged only when the whole window lies inside the data, bought or not: censoring only the
     # unbought carts would keep every recent bought cart and bias the rate towards recovery
-    m["censored"] = m["ts"] + win > events["ts"].max()
+    end = data_end(events) if until is None else pd.Timestamp(until)
+    m["censored"] = m["ts"] + win > end
     keys = by if by else np.zeros(len(m), dtype=int)
     judged = m.loc[~m["censored"]]
     g = judged.groupby(keys if not by else by, dropna=False, sort=True) if by else \
