@@ -108,3 +108,24 @@ def test_shops_where_nothing_happens_rarely_show_a_change():
         st = simulate(users=6_000, seed=100 + seed, params=steady())
         hits.append(len(changes.find_changes(st.events, st.sessions)) > 0)
     assert sum(hits) <= 2, [i for i, h in enumerate(hits) if h]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda s: s.drop(columns="k"), r"no column\(s\) \['k'\]"),
+    (lambda s: s.assign(k=s["n"] + 1), "k > n"),
+    (lambda s: s.assign(n=-1.0), "must hold counts"),
+    (lambda s: pd.concat([s, s.iloc[:1]]), "repeats"),
+    (lambda s: s.assign(period=pd.NaT), "missing period"),
+])
+def test_find_changes_checks_a_given_series(bad, message):
+    days = pd.date_range("2025-01-01", periods=5, freq="D", tz="UTC")
+    series = pd.DataFrame({"metric": "a → b", "segment": "all", "period": days, "k": 3, "n": 10})
+    with pytest.raises(ValueError, match=message):
+        changes.find_changes(None, series=bad(series))
+    with pytest.raises(ValueError, match="give the events"):
+        changes.find_changes(None)
+
+
+def test_headlines_checks_its_input():
+    with pytest.raises(ValueError, match="no column"):
+        changes.headlines(pd.DataFrame({"metric": ["x"]}))

@@ -513,7 +513,11 @@ def find_changes(events: pd.DataFrame | None, sessions: pd.DataFrame | None = No
     """
     alpha = args.alpha(alpha)
     if series is None:
+        if events is None and sessions is None:
+            raise ValueError("find_changes: give the events, the sessions or the series")
         series = daily_series(events, sessions, by=by, freq=freq, steps=steps, tz=tz)
+    else:
+        _check_series(series)
     searched = []  # (periods, k, n, metric, segment, result)
     n_series = 0
     for (metric, segment), g in series.groupby(["metric", "segment"], sort=True):
@@ -680,6 +684,44 @@ def plot_changes(series: pd.DataFrame, found: pd.DataFrame | None, *, top: int =
     return fig
 
 
+SERIES_COLUMNS = ("metric", "segment", "period", "k", "n")
+"""Columns of :func:`daily_series`, which ``find_changes(series=...)`` expects."""
+
+
+def _check_series(series) -> None:
+    """The ``series`` argument of :func:`find_changes` in the format of :func:`daily_series`."""
+    if not isinstance(series, pd.DataFrame):
+        raise ValueError(f"find_changes: series must be a DataFrame like daily_series' output, "  # noqa: TRY004
+                         f"got {type(series).__name__}")
+    missing = [c for c in SERIES_COLUMNS if c not in series.columns]
+    if missing:
+        raise ValueError(f"find_changes: the series table has no column(s) {missing} (it needs "
+                         f"{list(SERIES_COLUMNS)}, as daily_series returns)")
+    for col in ("k", "n"):
+        v = pd.to_numeric(series[col], errors="coerce")
+        bad = v.isna() | (v < 0) | (v != np.floor(v))
+        if bad.any():
+            i = series.index[bad.to_numpy()][0]
+            raise ValueError(f"find_changes: series column {col!r} must hold counts (whole "
+                             f"numbers >= 0); {int(bad.sum())} rows do not, e.g. row {i!r}: "
+                             f"{series.loc[i, col]!r}")
+    over = series["k"].to_numpy() > series["n"].to_numpy()
+    if over.any():
+        i = series.index[over][0]
+        raise ValueError(f"find_changes: series has k > n in {int(over.sum())} rows, e.g. row "
+                         f"{i!r} (k={series.loc[i, 'k']}, n={series.loc[i, 'n']})")
+    if series["period"].isna().any():
+        i = series.index[series["period"].isna().to_numpy()][0]
+        raise ValueError(f"find_changes: series has a missing period in "
+                         f"{int(series['period'].isna().sum())} rows, e.g. row {i!r}")
+    dup = series.duplicated(["metric", "segment", "period"])
+    if dup.any():
+        i = series.index[dup.to_numpy()][0]
+        raise ValueError(f"find_changes: series repeats (metric, segment, period) in "
+                         f"{int(dup.sum())} rows, e.g. row {i!r}: "
+                         f"{tuple(series.loc[i, ['metric', 'segment', 'period']])}")
+
+
 def headlines(found: pd.DataFrame, *, days: int = 3, overlap: float = 0.5) -> pd.DataFrame:
     """One row per event: findings of the same kind whose periods match (start and end within
     ``days``, or overlapping by at least ``overlap`` of the shorter one) are one change seen in
@@ -696,6 +738,13 @@ def headlines(found: pd.DataFrame, *, days: int = 3, overlap: float = 0.5) -> pd
     >>> h[["metric", "findings"]].values.tolist(), h["also"].tolist()
     ([['a → b', 2], ['x', 1]], [['a → b (device=m)'], []])
     """
+    missing = [c for c in ("metric", "segment", "kind", "start", "end") if c not in found.columns]
+    if missing:
+        raise ValueError(f"headlines: the findings table has no column(s) {missing} (give "
+                         f"find_changes' result)")
+    if days < 0 or not 0 <= overlap <= 1:
+        raise ValueError(f"headlines: days must be >= 0 and overlap a share in [0, 1]; got "
+                         f"days={days!r}, overlap={overlap!r}")
     lead, members = [], []
     for i, r in enumerate(found.itertuples(index=False)):
         for j, g in enumerate(lead):
