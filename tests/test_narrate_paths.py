@@ -195,3 +195,20 @@ def test_a_missing_page_type_is_never_ranked_as_a_page():
     assert "(missing)" in set(tr["from"])
     text = tell.transitions(tr) + tell.exits(paths.exits_and_loops(tr, by="page_type"))
     assert "(missing)" not in text
+
+
+# --------------------------------------------------------------------------- path cleaning
+
+def test_cleaning_words_the_rules_and_merges_of_the_table_it_is_given():
+    ev = events([(1, 0, "product"), (1, 30, "product"), (1, 60, "cart"), (2, 0, "product"),
+                 (2, 5, None)])
+    ev["url"] = ("/" + ev["page_type"] + "/" + ev["session_id"].astype(str)).where(
+        ev["page_type"].notna())
+    clean = paths.clean_paths(ev, by="url", rules={r"^/product/\d+$": "product"})
+    text = tell.cleaning(clean)
+    assert "turned 3 distinct values of `url` into 2" in text
+    assert "on 3 events" in text
+    assert "1 of 5 events (20 %)" in text and "`page_view` on `product` 1" in text
+    assert "1 event has no `url`" in text
+    plain = tell.cleaning(paths.clean_paths(ev.iloc[[0, 2]]))
+    assert plain.startswith("No two consecutive events") and "rule" not in plain

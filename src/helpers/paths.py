@@ -4,6 +4,8 @@ Event-level functions take the canonical ``events`` table (``session_id``, ``use
 ``event``, ``page_type``, ``item_id``, ``category``, ``search_term``) and return tidy frames:
 
 * :func:`sessionize` cuts a log without sessions into visits (30-minute inactivity rule);
+* :func:`clean_paths` maps raw values to pages by regex rules (``/product/123`` →
+  ``/product/:id``) and merges consecutive repeats into one row, counting what it merged;
 * :func:`transitions` is the page-to-page transition table (a first-order Markov chain with
   explicit ``(start)`` and ``(exit)`` states), :func:`top_paths` the most common paths;
 * :func:`dwell_times`, :func:`search_terms`, :func:`category_interest` and
@@ -32,6 +34,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from math import ceil
 
@@ -92,6 +96,296 @@ def fill_page_type(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     filled = filled.sort_values(["rows", "event"], ascending=[False, True], kind="stable")
     out = events.assign(page_type=page.astype("object").where(~empty, events["event"].astype(str)))
     return out, filled.reset_index(drop=True)
+
+
+REPEATS = "repeats"
+"""Column of :func:`clean_paths`: how many input events each row stands for."""
+
+
+def clean_paths(events: pd.DataFrame, *, by: str = "page_type", rules=None,
+                first_match: bool = False, merge_repeats: bool = True, keep=("purchase",),
+                into: str | None = None, session: str = "session_id",
+                time: str = "ts") -> pd.DataFrame:
+    """Path cleaning: map values to pages by regex rules, merge consecutive repeats into one row.
+
+    Raw logs name pages too finely for paths (``/product/12345``, ``/product/12346``, … each
+    its own state) and repeat the same state many times in a row (product → product →
+    product). Cleaning, as in product-analytics tools (PostHog's path cleaning rules), does two
+    things, and returns an events table that :func:`top_paths`, :func:`transitions`,
+    :func:`paths_from`, :func:`dwell_times` and the rest take unchanged:
+
+    1. **Rules** rewrite the ``by`` values. Each rule is a regex ``pattern`` and a
+       ``replacement``; every match of the pattern in a value is replaced (``re.sub``: anchor
+       with ``^`` and ``$`` to replace whole values, and write a catch-all as ``^.*$``, since
+       ``.*`` also matches the empty end of a value; ``\\1`` or ``\\g<name>`` insert a group).
+       By default the rules are applied **in order, each to the output of the one before**, as
+       PostHog applies its rules: strip the host, then the query string, then map ids. With
+       ``first_match=True`` a value is rewritten by the first rule whose pattern it matches
+       and later rules do not see it (a catch-all last rule then means "everything else").
+       Rules read text only: empty values stay empty (paths show them as ``"(missing)"``) and
+       other non-text values are left as they are; both are counted in ``.attrs``.
+    2. **Merging**: consecutive events of a session with the same (cleaned) state become one
+       row, the first of the run, with ``repeats`` = how many events it stands for. Events are
+       ordered within a session by time and, for equal times, by row order, as everywhere in
+       this module. An event named in ``keep`` (by default ``purchase``) is never merged into
+       the row before it, so every purchase survives and merging changes no :func:`top_paths`
+       result (which collapses repeats itself): the same sessions, paths and purchases.
+
+    Nothing is lost: ``repeats`` adds up to the rows read (a ``repeats`` column already there,
+    from an earlier cleaning, is summed, so cleaning twice still adds up), and ``.attrs`` say
+    what each rule changed and which events were merged into which state.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Needs ``by``; with ``merge_repeats`` also ``session`` and ``time``, and ``event`` when
+        ``keep`` names events.
+    by : str
+        Column whose values are the states: ``page_type``, ``event``, or a URL column such as
+        ``page_location`` (a GA4 export keeps it on events).
+    rules : mapping or sequence of (pattern, replacement), optional
+        Ordered ``{pattern: replacement}`` or a list of pairs; a pattern is a string or a
+        compiled ``re.Pattern``. Every pattern is compiled before any data is read: a bad one
+        raises ``ValueError`` naming the rule.
+    first_match : bool
+        Apply only the first matching rule to each value (default: every rule in turn).
+    merge_repeats : bool
+        Merge consecutive repeats of a state within a session (``False``: only the rules).
+    keep : sequence of str
+        Event names never merged into the row before them; ``()`` merges every repeat (and
+        does not need an ``event`` column).
+    into : str, optional
+        Column to write the cleaned states to (default: overwrite ``by``); ``by`` then keeps
+        the raw value of each row's first event. Pass the same name to the path functions.
+    session, time : str
+        Column names of the session id and the timestamp.
+
+    Returns
+    -------
+    DataFrame
+        The columns of ``events`` plus ``repeats`` (int64), with ``into`` cleaned; one row per
+        run (all rows when ``merge_repeats`` is False), in input order, with the index of each
+        run's first event so a row traces back to its source. ``.attrs`` (plain Python values,
+        so they survive ``to_parquet``): ``column`` (the cleaned column), ``overwritten``
+        (whether it replaced an existing column), ``rows_in``, ``merged`` (rows merged into an
+        earlier row), ``missing`` (rows with an empty ``by``), ``not_text`` (non-text rows the
+        rules did not read), ``values_in``/``values_out`` (distinct non-empty states before and
+        after the rules), ``cleaning`` (per rule: ``rule`` number, ``pattern``,
+        ``replacement``, ``matched`` rows, ``changed`` rows) and ``merged_events`` (per state,
+        and ``event`` unless the states are the events: ``rows`` merged), each a dict of
+        lists for ``pd.DataFrame``.
+
+    Examples
+    --------
+    A URL per page view, here ``"/product/" + item_id`` on product pages:
+
+    >>> ev = pd.DataFrame({"session_id": [1, 1, 1, 1, 2, 2], "ts": pd.to_datetime(
+    ...     ["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 10:02", "2025-01-01 10:02",
+    ...      "2025-01-01 11:00", "2025-01-01 11:05"]),
+    ...     "event": ["page_view", "view_item", "view_item", "add_to_cart", "page_view",
+    ...               "view_item"],
+    ...     "page": ["/", "/product/12", "/product/7", "/product/7", "/", "/product/12"]})
+    >>> clean = clean_paths(ev, by="page", rules={r"^/product/\\d+$": "/product/:id"})
+    >>> clean[["session_id", "event", "page", "repeats"]]
+       session_id      event          page  repeats
+    0           1  page_view             /        1
+    1           1  view_item  /product/:id        3
+    4           2  page_view             /        1
+    5           2  view_item  /product/:id        1
+    >>> pd.DataFrame(clean.attrs["cleaning"])
+       rule         pattern   replacement  matched  changed
+    0     1  ^/product/\\d+$  /product/:id        4        4
+    >>> pd.DataFrame(clean.attrs["merged_events"])
+               page        event  rows
+    0  /product/:id  add_to_cart     1
+    1  /product/:id    view_item     1
+    >>> int(clean["repeats"].sum()) == len(ev)
+    True
+
+    Full URLs, as a GA4 export's ``page_location``: rules in turn drop the host, then the query
+    string, then map the ids.
+
+    >>> ga = ev.assign(page_location="https://shop.example" + ev["page"] + "?utm_source=mail")
+    >>> rules = [(r"^https?://[^/]+", ""), (r"[?#].*$", ""), (r"^/product/[^/]+$", "/product/:id")]
+    >>> clean_paths(ga, by="page_location", rules=rules, into="page")["page"].tolist()
+    ['/', '/product/:id', '/', '/product/:id']
+    """
+    if not isinstance(events, pd.DataFrame):
+        raise ValueError(f"clean_paths: events must be a pandas DataFrame, got "  # noqa: TRY004
+                         f"{type(events).__name__}; read a Parquet log first "
+                         f"(pd.read_parquet)")
+    compiled = _clean_rules(rules)
+    keep = args.names(keep, "keep")
+    into = by if into is None else into
+    for name, what in [(by, "by"), (into, "into"), (session, "session"), (time, "time")]:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"clean_paths: {what} must be a column name, got {name!r}")
+    if into in {session, time, REPEATS}:
+        raise ValueError(f"clean_paths: into={into!r} would overwrite a column the cleaning "
+                         f"needs; write the states to a new column, e.g. into='page'")
+    need = [by] + ([session, time] if merge_repeats else []) + \
+        (["event"] if keep and merge_repeats else [])
+    _require(events, "events", need)
+    n = len(events)
+    weight = _repeats(events)
+
+    codes, uniq = pd.factorize(events[by], sort=False)
+    uniq = np.asarray(uniq, dtype=object)
+    per_value = np.bincount(codes[codes >= 0], minlength=len(uniq))
+    text = np.fromiter((isinstance(u, str) for u in uniq), dtype=bool, count=len(uniq))
+    if compiled and len(uniq) and not text.any():
+        raise ValueError(f"events.{by}: the rules read text and the column holds "
+                         f"{events[by].dtype} values (e.g. {uniq[0]!r}); make a text column "
+                         f"first, e.g. events.assign(page='/product/' + "
+                         f"events[{by!r}].astype(str)), and clean that")
+    cleaned, report = _apply_rules(uniq, text, per_value, compiled, first_match)
+
+    # states as integer codes: cleaned values that became equal share a code; -1 = empty
+    if compiled:
+        new_codes, new_uniq = pd.factorize(pd.Series(cleaned, dtype=object), sort=False)
+        state = np.r_[new_codes, -1][codes]  # code -1 (empty) picks the appended -1
+        values_out = len(new_uniq)
+        dtype = events[by].dtype if isinstance(events[by].dtype, pd.StringDtype) else object
+        col = pd.array([*cleaned, np.nan], dtype=dtype).take(np.where(codes < 0, len(cleaned),
+                                                                      codes))
+    else:
+        new_uniq, state, values_out, col = uniq, codes, len(uniq), None
+
+    if merge_repeats and n:
+        scode = _codes(events[session])
+        order = np.lexsort((_ns(events[time], "events", time), scode))
+        s, x = scode[order], state[order]
+        start = np.ones(n, dtype=bool)
+        start[1:] = (s[1:] != s[:-1]) | (x[1:] != x[:-1])
+        if keep:
+            start |= events["event"].isin(keep).to_numpy(dtype=bool)[order]
+        firsts = np.flatnonzero(start)
+        runs = np.zeros(n, dtype=np.int64)
+        runs[order[firsts]] = np.add.reduceat(weight[order], firsts)
+        rows = np.sort(order[firsts])
+        merged = _merged_events(events, x[~start], order[~start], new_uniq, into)
+    else:
+        rows, runs = np.arange(n), weight
+        with_event = "event" in events.columns and into != "event"
+        merged = {c: [] for c in ([into, "event", "rows"] if with_event else [into, "rows"])}
+
+    out = events.iloc[rows] if len(rows) < n else events.copy(deep=False)
+    overwritten = into in events.columns and (into != by or col is not None)
+    if col is not None:
+        out[into] = col[rows]
+    elif into != by:
+        out[into] = out[by]
+    out[REPEATS] = runs[rows]
+    out.attrs = {"column": into, "overwritten": bool(overwritten), "rows_in": int(n),
+                 "merged": int(n - len(rows)), "missing": int((codes < 0).sum()),
+                 "not_text": int(per_value[~text].sum()) if compiled else 0,
+                 "values_in": len(uniq), "values_out": int(values_out),
+                 "cleaning": report, "merged_events": merged}
+    return out
+
+
+def _clean_rules(rules) -> list[tuple[re.Pattern, str]]:
+    """The ``rules`` of :func:`clean_paths` as compiled (pattern, replacement) pairs, checked."""
+    if rules is None:
+        return []
+    if isinstance(rules, (str, bytes, re.Pattern)) or not isinstance(rules, (Mapping, Iterable)):
+        raise ValueError(f"clean_paths: rules must be a mapping or a list of (pattern, "  # noqa: TRY004
+                         f"replacement) pairs, e.g. {{r'^/product/\\d+$': '/product/:id'}}, "
+                         f"got {rules!r}")
+    pairs = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+    out = []
+    for i, pair in enumerate(pairs, start=1):
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable) or \
+                len(pair := tuple(pair)) != 2:
+            raise ValueError(f"clean_paths: rule {i} must be a (pattern, replacement) pair, "
+                             f"e.g. (r'^/product/\\d+$', '/product/:id'), got {pair!r}")
+        pattern, repl = pair
+        if not isinstance(pattern, (str, re.Pattern)) or not isinstance(repl, str):
+            raise ValueError(f"clean_paths: rule {i} ({pattern!r} -> {repl!r}) needs a text "  # noqa: TRY004
+                             f"pattern and a text replacement")
+        try:
+            pat = re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"clean_paths: rule {i} ({pattern!r} -> {repl!r}): the pattern is "
+                             f"not a regular expression ({e})") from None
+        try:
+            pat.sub(repl, "")  # compiles the replacement: a bad group reference fails here
+        except (re.error, IndexError) as e:
+            raise ValueError(f"clean_paths: rule {i} ({pattern!r} -> {repl!r}): bad replacement "
+                             f"({e}); write a literal backslash as '\\\\\\\\'") from None
+        out.append((pat, repl))
+    return out
+
+
+def _apply_rules(uniq, text, per_value, rules, first_match):
+    """Rules applied once per distinct value; returns (cleaned values, per-rule report)."""
+    cur = uniq.copy()
+    report = {"rule": [], "pattern": [], "replacement": [], "matched": [], "changed": []}
+    if not rules:
+        return cur, report
+    open_ = text.copy()  # values a rule may still rewrite
+    for i, (pat, repl) in enumerate(rules, start=1):
+        idx = np.flatnonzero(open_)
+        hit = np.fromiter((pat.search(v) is not None for v in cur[idx]), dtype=bool,
+                          count=len(idx))
+        idx = idx[hit]
+        new = np.array([pat.sub(repl, v) for v in cur[idx]], dtype=object)
+        changed = idx[new != cur[idx]] if len(idx) else idx
+        cur[idx] = new
+        if first_match:
+            open_[idx] = False
+        report["rule"].append(i)
+        report["pattern"].append(pat.pattern)
+        report["replacement"].append(repl)
+        report["matched"].append(int(per_value[idx].sum()))
+        report["changed"].append(int(per_value[changed].sum()))
+    return cur, report
+
+
+def _repeats(events: pd.DataFrame) -> np.ndarray:
+    """How many events each row stands for: 1, or an earlier cleaning's ``repeats``."""
+    if REPEATS not in events.columns:
+        return np.ones(len(events), dtype=np.int64)
+    r = events[REPEATS]
+    what = (f"events.{REPEATS}: holds the run lengths of an earlier clean_paths and must be "
+            f"whole numbers of at least 1")
+    if not pd.api.types.is_integer_dtype(r) or isinstance(r.dtype, pd.CategoricalDtype):
+        raise ValueError(f"{what}; it has dtype {r.dtype}. Rename or drop the column")
+    bad = (r.isna() | (r < 1)).to_numpy(dtype=bool)
+    if bad.any():
+        pos = np.flatnonzero(bad)
+        raise ValueError(f"{what}; {len(pos)} row(s) are not, e.g. row {int(pos[0])} "
+                         f"({r.iloc[int(pos[0])]}). Rename or drop the column")
+    return r.to_numpy(dtype=np.int64)
+
+
+def _merged_events(events, state, rows, names, into) -> dict:
+    """Rows merged into an earlier row, per cleaned state and event name, most first.
+
+    ``state`` are the merged rows' state codes (-1 empty), ``rows`` their positions. When the
+    states are the event names themselves (``into == "event"``) the event is not repeated.
+    """
+    with_event = "event" in events.columns and into != "event"
+    if with_event:
+        codes, enames = pd.factorize(events["event"], sort=True)
+        ev = codes[rows]
+    else:
+        ev, enames = np.zeros(len(rows), dtype=np.int64), np.array([""], dtype=object)
+    ne = len(enames) + 1
+    cnt = np.bincount((state + 1) * ne + (ev + 1), minlength=(len(names) + 1) * ne)
+    nz = np.flatnonzero(cnt)
+    labels = np.r_[np.array([MISSING], dtype=object), np.asarray(names, dtype=object)]
+    elabels = np.r_[np.array([MISSING], dtype=object), np.asarray(enames, dtype=object)]
+    df = pd.DataFrame({"state": [str(v) for v in labels[nz // ne]],
+                       "event": [str(v) for v in elabels[nz % ne]],
+                       "rows": cnt[nz].astype(np.int64)})
+    df = df.sort_values(["rows", "state", "event"], ascending=[False, True, True], kind="stable")
+    out = {into: df["state"].tolist()}
+    if with_event:
+        out["event"] = df["event"].tolist()
+    out["rows"] = [int(v) for v in df["rows"]]
+    return out
+
 
 
 # --------------------------------------------------------------------------- sessions

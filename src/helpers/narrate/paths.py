@@ -107,6 +107,57 @@ def paths_from(after: pd.DataFrame | None, event: str | None) -> Text:
     return Text(f"{head}; {pct(alone)} end right after it. {pct(buy)} of these sessions buy.")
 
 
+def cleaning(clean: pd.DataFrame, *, shown: int = 2) -> Text:
+    """What path cleaning did (``paths.clean_paths``): rules, merged repeats, empty values.
+
+    >>> c = pd.DataFrame({"page": ["/product/:id"]})
+    >>> c.attrs = {"column": "page", "rows_in": 1000, "merged": 300, "missing": 0,
+    ...            "not_text": 0, "values_in": 420, "values_out": 6,
+    ...            "cleaning": {"rule": [1], "pattern": [r"^/product/\\d+$"],
+    ...                         "replacement": ["/product/:id"], "matched": [500],
+    ...                         "changed": [500]},
+    ...            "merged_events": {"page": ["/product/:id", "/product/:id", "/cart"],
+    ...                              "event": ["view_item", "add_to_cart", "view_cart"],
+    ...                              "rows": [200, 90, 10]}}
+    >>> cleaning(c)
+    The rule (`^/product/\\d+$` → `/product/:id` on 500 events) turned 420 distinct values of `page` into 6. 300 of 1,000 events (30 %) repeated the `page` of the event before them in the same visit and were merged into it (`view_item` on `/product/:id` 200, `add_to_cart` on `/product/:id` 90 and 1 other); each row's `repeats` says how many events it stands for, so counts of events (a funnel) belong on the raw log.
+    >>> c.attrs.update(merged=0, cleaning={"rule": []}, missing=12)
+    >>> cleaning(c)
+    No two consecutive events of a visit share a `page`: nothing was merged. 12 events have no `page` and stay empty (`(missing)` in paths).
+    """
+    a = clean.attrs
+    col, n, merged = a["column"], a["rows_in"], a["merged"]
+    rules = pd.DataFrame(a["cleaning"])
+    parts = []
+    if len(rules):
+        each = ", ".join(f"{_c(r.pattern)} → {_c(r.replacement)} on {plural(r.changed, 'event')}"
+                         for r in rules.head(shown).itertuples())
+        more = f" and {plural(len(rules) - shown, 'other')}" if len(rules) > shown else ""
+        word = "rule" if len(rules) == 1 else f"{len(rules)} rules"
+        parts.append(f"The {word} ({each}{more}) turned {count(a['values_in'])} distinct values "
+                     f"of {_c(col)} into {count(a['values_out'])}.")
+    if merged:
+        m = pd.DataFrame(a["merged_events"]).rename(columns={col: "state"})
+        items = [(f"{_c(r.event)} on " if "event" in m.columns else "") +
+                 f"{_c(r.state)} {count(r.rows)}" for r in m.head(shown).itertuples()]
+        if len(m) > shown:
+            items.append(plural(len(m) - shown, "other"))
+        parts.append(f"{count(merged)} of {count(n)} events ({pct(merged / n)}) repeated the "
+                     f"{_c(col)} of the event before them in the same visit and were merged "
+                     f"into it ({join(items)}); each row's `repeats` says how many events it "
+                     "stands for, so counts of events (a funnel) belong on the raw log.")
+    else:
+        parts.append(f"No two consecutive events of a visit share a {_c(col)}: nothing was "
+                     "merged.")
+    if a.get("missing"):
+        parts.append(f"{plural(a['missing'], 'event')} {'has' if a['missing'] == 1 else 'have'} "
+                     f"no {_c(col)} and stay empty (`(missing)` in paths).")
+    if a.get("not_text"):
+        parts.append(f"{plural(a['not_text'], 'event')} with a {_c(col)} that is not text "
+                     "kept it as it is; the rules read text only.")
+    return Text(" ".join(parts))
+
+
 def visits(log_sessions: int, rule_visits: int, gap: str) -> Text:
     """Section 1: how closely the inactivity rule reproduces the log's sessions."""
     if not log_sessions:
