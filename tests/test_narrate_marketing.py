@@ -152,3 +152,35 @@ def test_a_handful_of_orders_is_not_a_peak():
     tiny = pd.Series({"day": "2024-09-13", "orders": 3, "median_day": 1.0})
     assert "no day stands out" in say.scenes(t, tiny)
     assert "2024-09-13" not in say.decisions(scenes=t, peak=tiny)
+
+
+def _timing(diff, low, high, *, n=1577, hits=(59, 105, 260, 73), contacted=581):
+    ev = pd.DataFrame({"plan": ["fixed schedule", "timed", "coverage windows",
+                                "coverage windows, p ≥ threshold"],
+                       "customers": n, "contacted": [n, contacted, n, 0],
+                       "contact_days": [30.0, 30.0, 176.9, 0.0], "hits": list(hits),
+                       "expected": [61.9, 102.1, 258.0, 0.0],
+                       "hit_rate": [h / n for h in hits],
+                       "precision": [0.04, 0.18, 0.17, np.nan], "precision_low": [0.03, 0.15, 0.15, np.nan],
+                       "precision_high": [0.05, 0.21, 0.18, np.nan],
+                       "diff": [0.0, diff, 0.03, 0.0], "diff_low": [0.0, low, 0.01, 0.0],
+                       "diff_high": [0.0, high, 0.05, 0.0]})
+    ev.attrs.update(schedule_days=30.0, coverage=0.5, threshold=0.25)
+    return ev
+
+
+def test_timing_reads_truthfully_whichever_way():
+    win = say.timing(_timing(0.029, 0.018, 0.04))
+    assert "beyond chance" in win and "catches more next purchases" in win
+    assert "in line with the model" in win and "catch more than the same days" in win
+    assert "No customer's chance of buying in their window reaches 25 %" in win
+    lose = say.timing(_timing(-0.02, -0.03, -0.01))
+    assert "fewer beyond chance" in lose and "fixed schedule catches more" in lose
+    unsure = say.timing(_timing(0.01, -0.01, 0.03))
+    assert "no difference shown" in unsure and "does not beat" in unsure
+    tie = say.timing(_timing(0.0, 0.0, 0.0, hits=(5, 5, 8, 0)))
+    assert "exactly the same customers" in tie and "does not beat" in tie
+    tiny = say.timing(_timing(0.1, -0.2, 0.4, n=12, hits=(1, 2, 3, 0), contacted=0))
+    assert "With only 12 customers" in tiny and "contacts nobody" in tiny
+    none = say.timing(_timing(0.0, 0.0, 0.0, hits=(0, 0, 0, 0)))
+    assert "cannot be judged" in none
