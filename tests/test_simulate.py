@@ -241,3 +241,36 @@ def test_a_steady_shop_plants_nothing_in_time():
     st = simulate(users=1500, seed=3, params=simulate_mod.steady())
     assert st.truth["incidents"] == [] and st.truth["sale"]["days"] == []
     assert st.truth["checkout_ab"]["payment_step_relative_lift"] == 0.0
+
+
+def test_funnel_plants_are_off_by_default(shop):
+    """The optional funnel plants (slow checkout, review readers, placebo share) leave the default
+    shop alone: its events keep the eleven GA4 names, no session type can enter a plant's hidden
+    state, and a small default shop logs none of their events or keys. (That the bundled shop is
+    bit for bit the same is test_bundled_data_is_what_the_simulator_writes.)"""
+    assert set(shop.events["event"]) == {
+        "page_view", "view_item_list", "view_item", "search", "add_to_cart", "remove_from_cart",
+        "view_cart", "begin_checkout", "add_shipping_info", "add_payment_info", "purchase"}
+    p = simulate_mod.Params()
+    assert (p.slow_checkout, p.review_readers, p.share_rate) == (0.0, 0.0, 0.0)
+    types = simulate_mod._Types(p)
+    for state in simulate_mod.PLANT_STATES:
+        assert not types.chains[:, :, simulate_mod.S[state]].any(), state
+    st = simulate(users=2000, seed=4)
+    assert not st.events["event"].isin(["view_reviews", "share"]).any()
+    assert not {"slow_checkout", "conversion_driver", "placebo_event"} & set(st.truth)
+
+
+def test_funnel_plants_work_in_the_full_story():
+    """With the sale, incidents and experiments on, the plants still give a valid shop (the
+    walk conditioned on buying passes through their states) and an honest key: the reviews'
+    add-to-cart ratio is the lift except where the cap binds (sale days, the release)."""
+    p = simulate_mod.Params(slow_checkout=0.3, review_readers=0.15, share_rate=0.2)
+    st = simulate(users=2000, seed=4, params=p)
+    ev = st.events
+    assert {"view_reviews", "share"} <= set(ev["event"])
+    lo, hi = st.truth["conversion_driver"]["add_to_cart_ratio_range"]
+    assert 1 < lo < hi == p.review_lift
+    buyers = ev.loc[ev["event"] == "purchase", "session_id"]
+    assert ev.loc[ev["session_id"].isin(buyers), "event"].eq("view_reviews").any()
+    assert st.truth["slow_checkout"]["p_next_fast"] == p.p_shipping

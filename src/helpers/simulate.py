@@ -37,6 +37,13 @@ in the kit should find is planted here with a known size and written to
   traffic, and a release that lastingly lifts adding to cart; each with its
   days, segment and the series it moves in ``truth["incidents"]``.
   :func:`steady` gives a shop with none of these, no sale and no effects.
+* **Funnel plants** (optional, off in the bundled shop): a hidden slow twin
+  of ``begin_checkout`` whose visits outlast a gap and rarely go on to
+  shipping (``Params.slow_checkout``); a ``view_reviews`` page after product
+  views from which adding to cart is ``review_lift`` times as likely
+  (``review_readers``); a placebo ``share`` event logged independently of
+  everything (``share_rate``). Keys: ``truth["slow_checkout"]``,
+  ``truth["conversion_driver"]``, ``truth["placebo_event"]``.
 
 Run ``python -m helpers.simulate --users 25000 --seed 7 --out data`` to write
 a store; the bundled ``data/`` is exactly that.
@@ -64,12 +71,17 @@ from helpers.data import CHANNELS, Store, save_store, validate
 
 # ----------------------------------------------------------------------------- parameters
 
-STATES = ("home", "search", "category", "product", "add_to_cart", "view_cart",
-          "remove_from_cart", "begin_checkout", "add_shipping_info", "add_payment_info",
-          "purchase", "exit")
+STATES = ("home", "search", "category", "product", "view_reviews", "add_to_cart", "view_cart",
+          "remove_from_cart", "begin_checkout", "slow_checkout", "add_shipping_info",
+          "add_payment_info", "purchase", "exit")
 S = {name: i for i, name in enumerate(STATES)}
 PURCHASE, EXIT = S["purchase"], S["exit"]
-N_TRANSIENT = 10
+N_TRANSIENT = len(STATES) - 2
+
+# Hidden states of the optional funnel plants, each with the Params field that switches it on
+# (0.0: off, the state is never entered). ``slow_checkout`` logs the same event as
+# ``begin_checkout``; an analysis sees it only through its dwell time and where it leads.
+PLANT_STATES = {"view_reviews": "review_readers", "slow_checkout": "slow_checkout"}
 
 # state -> (event, page_type)
 STATE_EVENT = {
@@ -77,10 +89,12 @@ STATE_EVENT = {
     "search": ("search", "search"),
     "category": ("view_item_list", "category"),
     "product": ("view_item", "product"),
+    "view_reviews": ("view_reviews", "product"),
     "add_to_cart": ("add_to_cart", "product"),
     "view_cart": ("view_cart", "cart"),
     "remove_from_cart": ("remove_from_cart", "cart"),
     "begin_checkout": ("begin_checkout", "checkout"),
+    "slow_checkout": ("begin_checkout", "checkout"),
     "add_shipping_info": ("add_shipping_info", "checkout"),
     "add_payment_info": ("add_payment_info", "checkout"),
     "purchase": ("purchase", "confirmation"),
@@ -258,6 +272,16 @@ class Params:
         "one-time, lapsed 120-269d": 0.045, "one-time, lapsed 270d+": 0.012})
     # time-bounded incidents and a lasting release (at most 8)
     incidents: tuple = INCIDENTS
+    # optional funnel plants (answer keys for step gaps and conversion drivers), off by default:
+    # a share of begin_checkout visits is slow (dwell > gap) and rarely goes on to shipping
+    slow_checkout: float = 0.0          # share of begin_checkout visits that are slow
+    slow_checkout_gap: str = "10min"    # fast visits stay under 0.95 gap, slow ones over 1.05 gap
+    slow_checkout_next: float = 0.25    # slow visit -> add_shipping_info; otherwise back to the cart
+    # a product view leads to view_reviews, where adding to cart is review_lift times as likely
+    review_readers: float = 0.0         # product -> view_reviews (taken from the page's exits)
+    review_lift: float = 2.0            # view_reviews -> add_to_cart over product -> add_to_cart
+    # placebo: a share event in this share of sessions, drawn independently of the walk
+    share_rate: float = 0.0
 
 
 def steady(**changes) -> Params:
@@ -279,11 +303,18 @@ def _applies(inc: Incident, device: str, channel: str) -> bool:
     return inc.device in (None, device) and inc.channel in (None, channel)
 
 
-def _chain(p: Params, device: str, channel: str, returning: bool, sale: bool,
-           treated: bool, mask: int = 0) -> np.ndarray:
-    """Transition matrix (12 x 12) of the page chain for one session type.
+def _live(p: Params) -> np.ndarray:
+    """Indices of the states in use: every state but the hidden ones of plants switched off."""
+    off = {S[x] for x, knob in PLANT_STATES.items() if getattr(p, knob) == 0}
+    return np.array([i for i in range(len(STATES)) if i not in off])
 
-    ``mask`` has bit i set when incident ``p.incidents[i]`` is under way for the session.
+
+def _chain(p: Params, device: str, channel: str, returning: bool, sale: bool,
+           treated: bool, mask: int = 0, live: np.ndarray | None = None) -> np.ndarray:
+    """Transition matrix (states x states) of the page chain for one session type.
+
+    ``mask`` has bit i set when incident ``p.incidents[i]`` is under way for the session;
+    ``live`` is :func:`_live` of ``p`` (computed when not given).
     """
     active = [inc for i, inc in enumerate(p.incidents)
               if mask >> i & 1 and _applies(inc, device, channel)]
@@ -301,16 +332,26 @@ def _chain(p: Params, device: str, channel: str, returning: bool, sale: bool,
         q = kinds["payment_outage"].size
     ship = p.p_shipping[device]
     loop = kinds["checkout_loop"].size if "checkout_loop" in kinds else 0.0
-    P = np.zeros((12, 12))
+    # reading reviews is taken from the product page's exits; on the reviews the product page's
+    # other ways on stay and adding to cart is review_lift times as likely, capped so the row
+    # sums to one (in a steady shop the cap binds only for review_lift above 3.4)
+    reviews = min(p.review_readers, 1.0 - 0.53 - atc)
+    P = np.zeros((len(STATES), len(STATES)))
     rows = {
         "home": {"search": 0.25, "category": 0.35, "product": 0.15},
         "search": {"product": 0.55, "search": 0.10, "category": 0.10},
         "category": {"product": 0.60, "category": 0.10, "search": 0.05},
-        "product": {"product": 0.36, "add_to_cart": atc, "category": 0.12, "search": 0.05},
+        "product": {"product": 0.36, "add_to_cart": atc, "category": 0.12, "search": 0.05,
+                    "view_reviews": reviews},
+        "view_reviews": {"product": 0.36, "add_to_cart": min(p.review_lift * atc, 1.0 - 0.53),
+                         "category": 0.12, "search": 0.05},
         "add_to_cart": {"product": 0.20, "view_cart": 0.62, "category": 0.03},
         "view_cart": {"begin_checkout": bc, "remove_from_cart": 0.10, "product": 0.10},
         "remove_from_cart": {"view_cart": 0.30, "product": 0.20},
         "begin_checkout": {"add_shipping_info": ship},
+        # a slow visitor always does something visible next, so the gap split is observable
+        "slow_checkout": {"add_shipping_info": p.slow_checkout_next,
+                          "view_cart": 1.0 - p.slow_checkout_next},
         "add_shipping_info": {"add_payment_info": p.p_payment_info[device] * (1 - loop),
                               "view_cart": loop},
         "add_payment_info": {"purchase": min(q, 0.99)},
@@ -318,7 +359,14 @@ def _chain(p: Params, device: str, channel: str, returning: bool, sale: bool,
     for src, dests in rows.items():
         for dst, prob in dests.items():
             P[S[src], S[dst]] = prob
-        P[S[src], EXIT] = 1.0 - P[S[src]].sum()
+    # whatever goes to begin_checkout goes to its slow twin with probability slow_checkout
+    P[:, S["slow_checkout"]] = P[:, S["begin_checkout"]] * p.slow_checkout
+    P[:, S["begin_checkout"]] *= 1.0 - p.slow_checkout
+    # exits summed over the states in use only: with the plants off, the same floating-point
+    # sums as a chain without their states (the bundled shop stays bit for bit the same)
+    live = _live(p) if live is None else live
+    src = [S[x] for x in rows]
+    P[src, EXIT] = 1.0 - P[np.ix_(src, live)].sum(axis=1)
     P[PURCHASE, PURCHASE] = P[EXIT, EXIT] = 1.0
     return P
 
@@ -335,19 +383,26 @@ def _landing(channel: str) -> np.ndarray:
         "Direct": {"home": 0.70, "search": 0.10, "view_cart": 0.05, "category": 0.15},
         "Affiliates": {"product": 0.80, "home": 0.20},
     }[channel]
-    v = np.zeros(12)
+    v = np.zeros(len(STATES))
     for k, prob in land.items():
         v[S[k]] = prob
     return v
 
 
-def _absorb(P: np.ndarray) -> np.ndarray:
-    """h[i] = P(absorbed in purchase | start in i), by solving (I - Q) h = r."""
-    Q = P[:N_TRANSIENT, :N_TRANSIENT]
-    r = P[:N_TRANSIENT, PURCHASE]
-    h = np.zeros(12)
-    h[:N_TRANSIENT] = np.linalg.solve(np.eye(N_TRANSIENT) - Q, r)
+def _absorb(P: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """h[i] = P(absorbed in purchase | start in i), by solving (I - Q) h = r.
+
+    The system is solved over the states in use (``live``); a switched-off plant's state, which
+    nothing enters, gets h from one step of its row.
+    """
+    t = live[live < N_TRANSIENT]
+    h = np.zeros(len(STATES))
+    h[t] = np.linalg.solve(np.eye(len(t)) - P[np.ix_(t, t)], P[t, PURCHASE])
     h[PURCHASE] = 1.0
+    if len(t) < N_TRANSIENT:
+        off = np.ones(N_TRANSIENT, dtype=bool)
+        off[t] = False
+        h[:N_TRANSIENT][off] = P[:N_TRANSIENT][off] @ h
     return h
 
 
@@ -358,23 +413,28 @@ class _Types:
         self.keys = []
         mats, land, conv = [], [], []
         self.masks = 2 ** len(p.incidents)
+        live = _live(p)
+        chains = []
         for d in DEVICES:
             for ch in CHANNELS:
                 for ret in (False, True):
                     for sale in (False, True):
                         for tr in (False, True):
                             for mask in range(self.masks):
-                                P = _chain(p, d, ch, ret, sale, tr, mask)
-                                h = _absorb(P)
+                                P = _chain(p, d, ch, ret, sale, tr, mask, live)
+                                h = _absorb(P, live)
                                 pi = _landing(ch)
-                                c = float(pi @ h)
+                                c = float(pi[live] @ h[live])
                                 self.keys.append((d, ch, ret, sale, tr, mask))
                                 mats.append(_condition(P, h))
                                 land.append(np.stack([pi * (1 - h) / (1 - c), pi * h / c]))
                                 conv.append(c)
+                                chains.append(P)
+        self.chains = np.stack(chains)                       # (T, states, states)
         self.index = {k: i for i, k in enumerate(self.keys)}
-        self.cum = np.cumsum(np.stack(mats), axis=-1)        # (T, 2, 12, 12)
-        self.land_cum = np.cumsum(np.stack(land), axis=-1)   # (T, 2, 12)
+        # zero columns (a plant switched off) leave the sums and so the draws unchanged
+        self.cum = np.cumsum(np.stack(mats), axis=-1)        # (T, 2, states, states)
+        self.land_cum = np.cumsum(np.stack(land), axis=-1)   # (T, 2, states)
         self.conv = np.array(conv)
 
     def idx(self, device, channel, returning, sale, treated, mask=0) -> np.ndarray:
@@ -389,7 +449,7 @@ class _Types:
 
 def _condition(P: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Doob h-transform: the chain conditioned on not converting [0] or converting [1]."""
-    out = np.zeros((2, 12, 12))
+    out = np.zeros((2, len(STATES), len(STATES)))
     for k, w in enumerate((1 - h, h)):
         with np.errstate(invalid="ignore", divide="ignore"):
             M = P * w[None, :] / w[:, None]
@@ -477,6 +537,8 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
     sessions["landing_page"] = page[land.reindex(np.arange(len(sessions))).to_numpy()]
     events, orders, lines, order_s = _events_orders(p, rng, sessions, walk, items, traits,
                                                     cat_names)
+    if p.share_rate > 0:
+        events = _placebo(p, np.random.default_rng([seed, 3]), events)
     reviews = _reviews(p, rng, orders, order_s, lines, purchases, sessions)
     spend_df = _clicks(spend_df, sessions)
     truth = _truth(p, types, items, traits, sends, assignments, sessions)
@@ -898,7 +960,7 @@ def _walk(rng, sessions, types: _Types) -> pd.DataFrame:
             raise RuntimeError("session walk did not end; check the chain")
         cum = types.cum[ty[active], conv[active], cur[active]]
         nxt = (cum < rng.random(len(active))[:, None]).sum(axis=1)
-        nxt = np.minimum(nxt, 11)
+        nxt = np.minimum(nxt, EXIT)
         cur[active] = nxt
         keep = nxt != EXIT
         rows_s.append(active[keep])
@@ -962,13 +1024,21 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     # ---- events from the walk
     ev = walk.merge(pd.DataFrame({"s": np.arange(len(sessions))}), on="s")
     st = ev["state"].to_numpy()
-    dwell_med = {"home": 12, "search": 15, "category": 25, "product": 40, "add_to_cart": 6,
-                 "view_cart": 18, "remove_from_cart": 5, "begin_checkout": 25,
+    dwell_med = {"home": 12, "search": 15, "category": 25, "product": 40, "view_reviews": 35,
+                 "add_to_cart": 6, "view_cart": 18, "remove_from_cart": 5, "begin_checkout": 25,
                  "add_shipping_info": 45, "add_payment_info": 30, "purchase": 5}
     med = np.array([dwell_med.get(x, 5) for x in STATES], dtype=float)[st]
     mobile = sessions["device"].to_numpy()[ev["s"].to_numpy()] == "mobile"
     med = med * np.where(mobile & (st >= S["begin_checkout"]), 1.4, 1.0)
     dwell = med * rng.lognormal(0.0, 0.8, size=len(ev))
+    if p.slow_checkout > 0:
+        # the gap splits the two begin_checkout states exactly (5 % margins absorb the
+        # millisecond rounding of timestamps): fast visits are capped at 0.95 gap, slow ones
+        # last 1.05 gap plus an exponential with mean one gap
+        gap = pd.Timedelta(p.slow_checkout_gap).total_seconds()
+        fast, slow = st == S["begin_checkout"], st == S["slow_checkout"]
+        dwell[fast] = np.minimum(dwell[fast], 0.95 * gap)
+        dwell[slow] = gap * (1.05 + rng.exponential(1.0, size=int(slow.sum())))
     # time of each event = session start + dwell of previous events
     prev = np.concatenate([[0.0], dwell[:-1]])
     first_in_s = np.r_[True, ev["s"].to_numpy()[1:] != ev["s"].to_numpy()[:-1]]
@@ -989,6 +1059,9 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     view_item = by_cat[vcat, vpick].astype(np.int64)
     item_col = np.full(len(ev), -1, dtype=np.int64)
     item_col[is_view] = view_item
+    # reviews are of the product just viewed (view_reviews is entered from product pages only)
+    is_rev = st == S["view_reviews"]
+    item_col[is_rev] = item_col[np.flatnonzero(is_rev) - 1]
     # cart events carry the item of the product page just viewed (the previous event)
     is_atc = st == S["add_to_cart"]
     item_col[is_atc] = item_col[np.flatnonzero(is_atc) - 1]
@@ -1007,6 +1080,9 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     li = first_pos.reindex(atc_s).to_numpy() + (atc_rank % nl)
     item_col[atc_conv] = lines["item"].to_numpy()[li]
     item_col[atc_conv - 1] = lines["item"].to_numpy()[li]
+    # an add made from the reviews: the product view before them shows the same item
+    via_rev = st[atc_conv - 1] == S["view_reviews"]
+    item_col[atc_conv[via_rev] - 2] = lines["item"].to_numpy()[li[via_rev]]
     n_atc = pd.Series(atc_s).groupby(atc_s).size()
     missing = lines.loc[line_rank >= n_atc.reindex(lines["s"]).fillna(0).to_numpy()]
     is_rm = st == S["remove_from_cart"]
@@ -1119,6 +1195,28 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     orders_out = orders[["order_id", "user_id", "session_id", "ordered_at", "status", "revenue",
                          "discount", "coupon"]].copy()
     return events, orders_out, lines_out, orders["s"].to_numpy()
+
+
+def _placebo(p: Params, rng, events: pd.DataFrame) -> pd.DataFrame:
+    """The placebo event: a ``share`` of the session's landing page in a share ``p.share_rate``
+    of sessions, drawn on its own generator and independently of the walk, so it neither
+    causes nor reflects buying (conversion odds ratio 1).
+
+    It sits halfway between the session's first and second event (30 s after a lone event),
+    so always before any purchase, and carries the landing page's type, item and category.
+    """
+    first = events.drop_duplicates("session_id", keep="first")      # events are in time order
+    second = events.groupby("session_id", sort=False)["ts"].nth(1)
+    second = pd.Series(second.to_numpy(), index=events.loc[second.index, "session_id"])
+    first = first.sort_values("session_id", kind="mergesort")
+    hit = rng.random(len(first)) < p.share_rate
+    f = first.loc[hit]
+    t0 = f["ts"]
+    t1 = pd.Series(second.reindex(f["session_id"]).to_numpy(), index=f.index)
+    ts = (t0 + ((t1 - t0) / 2).fillna(pd.Timedelta("30s"))).dt.round("ms")
+    share = f.assign(ts=ts, event="share", search_term=None)
+    out = pd.concat([events, share], ignore_index=True)
+    return out.sort_values(["ts", "session_id"], kind="mergesort").reset_index(drop=True)
 
 
 def _reviews(p, rng, orders, order_s, lines, purchases, sessions):
@@ -1278,7 +1376,46 @@ def _truth(p: Params, types: _Types, items, traits, sends, assignments, sessions
                       "mean_days_between_sessions": p.prospect_gap_days},
         "incidents": _incident_key(p),
     }
+    truth.update(_plant_key(p, types, sessions))
     return truth
+
+
+def _plant_key(p: Params, types: _Types, sessions) -> dict:
+    """Answer keys of the optional funnel plants that are switched on (none by default)."""
+    out = {}
+    if p.slow_checkout > 0:
+        out["slow_checkout"] = {
+            "event": "begin_checkout", "after": "begin_checkout", "step": "add_shipping_info",
+            "gap": p.slow_checkout_gap, "share": p.slow_checkout,
+            "p_next_fast": dict(p.p_shipping), "p_next_slow": p.slow_checkout_next,
+            "slow_otherwise": "view_cart",
+            "note": "a share of begin_checkout visits (any session type) is slow: it lasts "
+                    "more than 1.05 gap and goes on to add_shipping_info with p_next_slow, "
+                    "else back to view_cart (never a silent exit); a fast one lasts at most "
+                    "0.95 gap and goes on with p_next_fast by device, else the session ends. "
+                    "So every begin_checkout whose next event comes more than gap later is "
+                    "slow, and every other is fast"}
+    if p.review_readers > 0:
+        pv, rv, atc = S["product"], S["view_reviews"], S["add_to_cart"]
+        walked = np.unique(types.idx(sessions["device"].to_numpy(), sessions["channel"].to_numpy(),
+                                     sessions["returning"].to_numpy(), sessions["sale"].to_numpy(),
+                                     sessions["treated"].to_numpy(), sessions["mask"].to_numpy()))
+        ratio = types.chains[walked, rv, atc] / types.chains[walked, pv, atc]
+        out["conversion_driver"] = {
+            "event": "view_reviews", "page_type": "product", "from": "view_item",
+            "p_from_view_item": p.review_readers, "add_to_cart_lift": p.review_lift,
+            "add_to_cart_ratio_range": [round(float(ratio.min()), 4),
+                                        round(float(ratio.max()), 4)],
+            "note": "a product view leads to view_reviews with p_from_view_item (taken from "
+                    "the page's exits); from there every way on is as from a product page, "
+                    "except add_to_cart: add_to_cart_lift times as likely, capped at 0.47 "
+                    "(add_to_cart_ratio_range: the ratio over the session types walked)"}
+    if p.share_rate > 0:
+        out["placebo_event"] = {
+            "event": "share", "share_of_sessions": p.share_rate, "odds_ratio": 1.0,
+            "note": "logged right after the session's first event in a random share of "
+                    "sessions, independently of the walk: no effect on buying"}
+    return out
 
 
 def _incident_key(p: Params) -> list[dict]:
