@@ -382,3 +382,12 @@ def test_order_modes_reports_what_strict_order_loses():
     assert "lifts the share to 25 %" in text
     same = str(tell.order_modes({"ordered": f(0.2), "strict": f(0.2)}))
     assert "the strict order loses nobody" in same
+
+
+def test_step_gaps_says_what_a_per_step_gap_removes():
+    f = lambda n: pd.DataFrame({"step": ["view", "cart", "buy"], "n": n})
+    text = str(tell.step_gaps(f([100, 40, 20]), f([100, 30, 15]), "1D", "30D"))
+    assert "15 of the 20 users" in text and "(75 %)" in text
+    assert "Most are lost at `cart` (10 users fewer" in text and "25 %" in text
+    same = str(tell.step_gaps(f([100, 40, 20]), f([100, 40, 20]), "1D", "30D"))
+    assert "changes nothing" in same

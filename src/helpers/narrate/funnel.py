@@ -1168,3 +1168,33 @@ def order_modes(tables: dict, unit: str = "session") -> Text:
                    f"{units} do the steps out of the funnel's order (for instance the cart "
                    f"before a product view), which the ordered funnel does not count.")
     return paragraphs(*out)
+
+
+def step_gaps(f_window: pd.DataFrame, f_gap: pd.DataFrame, gap, window, unit: str = "user") -> Text:
+    """How much of a windowed funnel survives a per-step gap (``funnel(..., max_gap=...)``).
+
+    >>> f = lambda n: pd.DataFrame({"step": ["view", "cart", "buy"], "n": n})
+    >>> print(step_gaps(f([100, 40, 20]), f([100, 35, 15]), "1D", "30D"))  # doctest: +ELLIPSIS
+    With every step within 1 day of the previous one, 15 of the 20 users who reach `buy` within 30 days still do (75 %): ...
+    """
+    units = _units(unit)
+    if len(f_window) < 2 or f_window["n"].iloc[-1] == 0:
+        return Text(f"No {units[:-1]} reaches the last step within the window, so a per-step gap "
+                    "has nothing to remove.")
+    last = f_window["step"].iloc[-1]
+    n_w, n_g = int(f_window["n"].iloc[-1]), int(f_gap["n"].iloc[-1])
+    head = (f"With every step within {_window(gap)} of the previous one, {count(n_g)} of the "
+            f"{count(n_w)} {units} who reach {_c(last)} within {_window(window)} still do "
+            f"({pct(n_g / n_w)})")
+    if n_g == n_w:
+        return paragraphs(f"{head}: nobody takes longer than {_window(gap)} between two steps, so "
+                          f"the gap rule changes nothing here.")
+    lost = (f_window["n"].to_numpy() - f_gap["n"].to_numpy())[1:]
+    k = int(np.diff(lost, prepend=0).argmax()) + 1   # the step where the gap removes most
+    return paragraphs(f"{head}: the other {pct(1 - n_g / n_w)} took longer than that between "
+                      f"two steps somewhere on the way. Most are lost at {_c(f_window['step'].iloc[k])} "
+                      f"({count(lost[k - 1])} {units} fewer than without the gap).",
+                      takeaway(f"{pct(1 - n_g / n_w)} of the {units} who get to {_c(last)} "
+                               f"pause longer than {_window(gap)} between two steps, most often "
+                               f"before {_c(f_window['step'].iloc[k])}: that pause is where a "
+                               f"reminder could be tested."))
