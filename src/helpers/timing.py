@@ -118,7 +118,7 @@ def _when(x, name: str) -> pd.Timestamp:
 def _check_orders(orders, user_col: str, time_col: str) -> pd.Series:
     require_columns(orders, "orders", [user_col, time_col])
     if len(orders) == 0:
-        raise ValueError("orders: the table is empty")
+        raise retention.NotFittable("orders: the table is empty")
     t = pd.to_datetime(orders[time_col], utc=True, errors="coerce")
     bad = t.isna().to_numpy()
     if bad.any():
@@ -384,15 +384,15 @@ def evaluate_timing(orders: pd.DataFrame, *, split=None, end=None, schedule="30D
     split = ((t.min() + 0.75 * (end - t.min())).floor("D") if split is None
              else _when(split, "split"))
     if not end > split:
-        raise ValueError(f"end ({end:%Y-%m-%d}) must be after split ({split:%Y-%m-%d})")
+        raise retention.NotFittable(f"end ({end:%Y-%m-%d}) must be after split ({split:%Y-%m-%d})")
     horizon = (end - split) / DAY
     width = _days(schedule, "schedule")
     if width > horizon:
-        raise ValueError(f"schedule ({width:g} days) is longer than the scored period "
+        raise retention.NotFittable(f"schedule ({width:g} days) is longer than the scored period "
                          f"{split:%Y-%m-%d} to {end:%Y-%m-%d} ({horizon:g} days)")
     before = (t <= split).to_numpy()
     if not before.any():
-        raise ValueError(f"orders.{time_col}: no order at or before split {split:%Y-%m-%d}")
+        raise retention.NotFittable(f"orders.{time_col}: no order at or before split {split:%Y-%m-%d}")
     cal = orders.loc[before]
     win = next_purchase_window(cal, observation_end=split, coverage=coverage,
                                horizon_days=horizon, freq=freq, user_col=user_col,
