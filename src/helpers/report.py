@@ -6,7 +6,8 @@ gets ``DATA``), then writes for each notebook ``<name>.html`` (with code)
 and ``<name>.summary.html`` (code hidden, for readers who only want the
 story), plus ``index.html`` linking them with each notebook's title and
 purpose. Images are embedded and no external script or stylesheet is
-referenced, so the reports open offline. The committed notebooks are never
+referenced (the interactive charts' library is inlined into the pages that
+show one), so the reports open offline. The committed notebooks are never
 modified; executed copies go to ``<out>/executed/``.
 
 Examples
@@ -173,11 +174,16 @@ def coalesce_streams(outputs: list) -> list:
 def to_html(nb, *, hide_code: bool = False, footer: str = "", up: str = "") -> str:
     """Self-contained HTML of an executed notebook (images embedded, no CDN references).
 
+    A page that shows an interactive chart (:mod:`helpers.interactive`) gets the chart library
+    inlined once in its ``<head>``; other pages do not carry it.
+
     Links between notebooks are rewritten to the reports they become (see :func:`local_links`);
     ``footer`` (HTML) is added at the end of the page, with a link back to the index. ``up`` is
     the way from the page's folder to reports/ (``"../"`` for the solutions pages).
     """
     from nbconvert import HTMLExporter
+
+    from helpers import interactive
 
     exporter = HTMLExporter(template_name="lab", embed_images=True, exclude_input=hide_code,
                             exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
@@ -188,7 +194,9 @@ def to_html(nb, *, hide_code: bool = False, footer: str = "", up: str = "") -> s
     style = ("<style>.kit-footer{max-width:60rem;margin:2rem auto;padding:1rem;color:#555;"
              "border-top:1px solid #ddd;font:0.9em system-ui,sans-serif}"
              ".kit-table td{white-space:normal}</style>")
-    return body.replace("</body>", f"{style}{foot}</body>", 1)
+    page = body.replace("</body>", f"{style}{foot}</body>", 1)
+    # last: the library's own text holds a "</body>" that the footer must not be put into
+    return interactive.embed_library(page)
 
 
 _NOTEBOOK_LINK = re.compile(r'href="((?:solutions/|\.\./)?)(\d\d_[\w-]+)\.ipynb(#[^"]*)?"')
