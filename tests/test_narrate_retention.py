@@ -198,3 +198,57 @@ def test_churn_names_factors_left_out():
     d = drivers(orders=(0.7, 0.6, 0.8, 1e-4))
     d.attrs["left_out"] = ["low_rating"]
     assert "Left out, too few buyers on one side: having written a low rating" in say.churn(f, d)
+
+
+def test_review_topics_reads_truthfully_for_any_data():
+    from helpers import topics
+
+    def by_rating(texts, ratings):
+        rv = pd.DataFrame({"text": texts, "rating": ratings})
+        tp = topics.fit_topics(rv, n_topics=min(2, sum(isinstance(t, str) for t in texts)),
+                               min_df=1)
+        return topics.topic_by_rating(tp.assign(rv))
+
+    many = by_rating(["battery died"] * 30 + ["love it"] * 30, [1] * 20 + [4] * 10 + [5] * 30)
+    text = say.review_topics(many)
+    assert "are not spread evenly" in text and "*battery · died*, more than the overall" in text
+    assert "read the reviews of *battery · died* first" in text
+    # no low ratings at all: no test, and the takeaway says why
+    none_low = say.review_topics(by_rating(["battery died", "love it"] * 15, [4, 5] * 15))
+    assert "No test of topic against low ratings: no review is rated 2 or lower" in none_low
+    assert "no low ratings to trace" in none_low
+    # one topic from two reviews, one of them NaN: counted, too few, no comparison
+    one = say.review_topics(by_rating(["love it", np.nan], [5, 1]))
+    assert "The only review with readable words falls into one topic, *love*" in one
+    assert "1 review is left out (no usable words, or no rating)" in one
+    assert "there is only one topic" in one and "too few reviews for firm shares" in one
+    # an even spread is not a finding
+    even = say.review_topics(by_rating(["battery died", "love it"] * 30, [1, 1, 5, 5] * 15))
+    assert "does not differ between the topics beyond chance" in even
+    assert "not where the low ratings come from" in even
+    assert say.review_topics(None, why="2 of 5 reviews have words").startswith(
+        "No review topics: 2 of 5 reviews have words.")
+
+
+def test_review_topics_repeat_orders():
+    t = pd.DataFrame({"topic": [1, 2], "label": ["late", "love"], "reviews": [50, 50],
+                      "low": [5, 5], "low_share": [0.1, 0.1], "ci_low": [0.04, 0.04],
+                      "ci_high": [0.21, 0.21]})
+    t.attrs = {"chi2": 0.0, "dof": 1, "p_value": 1.0, "min_expected": 5.0, "why": "",
+               "low_share": 0.1, "low_max": 2, "unassigned": 0}
+
+    def churn(n, k, rr=(np.nan, np.nan, np.nan)):
+        return pd.DataFrame({"topic": [1, 2], "label": ["late", "love"], "n": n, "k": k,
+                             "rate": np.divide(k, np.maximum(n, 1)), "censored": [3, 4],
+                             "risk_ratio": rr[0], "rr_low": rr[1], "rr_high": rr[2]})
+
+    sig = say.review_topics(t, churn([40, 40], [8, 20], ([0.4, 2.5], [0.2, 1.3], [0.8, 4.8])),
+                            window_days=90)
+    assert "Within 90 days of their first review, 35 % of the 80 reviewers" in sig
+    assert "*late* reviewers order again less often than the others (risk ratio 0.40" in sig
+    assert "No reviewer has a full 90-day window" in say.review_topics(
+        t, churn([0, 0], [0, 0]), window_days=90)
+    assert "No topic can be compared" in say.review_topics(t, churn([5, 5], [0, 5]),
+                                                          window_days=90)
+    assert "No repeat orders by topic: no reviewer has" in say.review_topics(
+        t, None, churn_why="no reviewer has a review with a topic")

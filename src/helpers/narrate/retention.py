@@ -229,8 +229,10 @@ def bgnbd_fit(bg, why: str = "", check: pd.DataFrame | None = None) -> Text:
     if bg is None:
         return Text(f"BG/NBD not fitted: {why}. P(alive), expected purchases and CLV are left "
                     "out below.")
-    fitted = (f"BG/NBD fitted on {plural(bg.n, 'customer')}: r = {number(bg.r, 3)}, α = "
-              f"{number(bg.alpha, 3)}, a = {number(bg.a, 3)}, b = {number(bg.b, 3)}; mean "
+    # four significant digits: the likelihood is flat along b (and often a), so further digits
+    # depend on where the optimiser stops, which differs between CPUs
+    fitted = (f"BG/NBD fitted on {plural(bg.n, 'customer')}: r = {bg.r:.4g}, α = "
+              f"{bg.alpha:,.4g}, a = {bg.a:.4g}, b = {bg.b:,.4g}; mean "
               f"dropout chance after a repeat purchase a/(a + b) = {pct(bg.a / (bg.a + bg.b))}.")
     out = [fitted]
     if bg.warning:
@@ -740,3 +742,120 @@ def rating_key(key: float, rr: pd.DataFrame) -> Text:
     else:
         found += "the planted effect lies outside the interval; look for a bias in the design."
     return answer_key(expl, found)
+
+
+def review_topics(by_rating: pd.DataFrame | None, churn: pd.DataFrame | None = None,
+                  why: str = "", churn_why: str = "", *, window_days: float | None = None) -> Text:
+    """What the review topics are, whether low ratings gather in some, and who orders again.
+
+    ``by_rating`` is :func:`helpers.topics.topic_by_rating` (``None`` with ``why`` when no topic
+    model could be fitted), ``churn`` is :func:`helpers.topics.topic_churn` (``None`` with
+    ``churn_why`` when it was not run). A topic stands out for low ratings when the χ² test is
+    significant, it has at least 20 reviews and its interval lies above the overall share.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"topic": [1, 2], "label": ["love · easy", "stopped · working"],
+    ...     "reviews": [300, 100], "low": [6, 30], "low_share": [0.02, 0.3],
+    ...     "ci_low": [0.009, 0.22], "ci_high": [0.043, 0.39]})
+    >>> t.attrs = {"chi2": 61.2, "dof": 1, "p_value": 5e-15, "min_expected": 9.0, "why": "",
+    ...            "low_share": 0.09, "low_max": 2, "unassigned": 4}
+    >>> print(review_topics(t))
+    The 400 reviews with readable words fall into 2 topics; the largest, *love · easy*, holds 75 % of them. 4 reviews are left out (no usable words, or no rating).
+    <BLANKLINE>
+    Low ratings (1–2 stars) are not spread evenly over the topics (χ² = 61.2, 1 df, p < 0.001): 9 % overall, and 30 % (95 % CI 22–39 %) in *stopped · working*, more than the overall share beyond chance.
+    <BLANKLINE>
+    **Takeaway:** read the reviews of *stopped · working* first: that is where the low ratings gather.
+    """
+    if by_rating is None or len(by_rating) == 0:
+        return Text(f"No review topics: {why or 'no review has a topic'}.")
+    t = by_rating.sort_values(["reviews", "topic"], ascending=[False, True], kind="stable")
+    a = by_rating.attrs
+    n, k = int(t["reviews"].sum()), len(t)
+    big = t.iloc[0]
+    if k == 1:
+        who = "The only review" if n == 1 else f"All {count(n)} reviews"
+        head = (f"{who} with readable words {'falls' if n == 1 else 'fall'} into one topic, "
+                f"*{big['label']}*.")
+    else:
+        head = (f"The {count(n)} reviews with readable words fall into {k} topics; the largest, "
+                f"*{big['label']}*, holds {pct(big['reviews'] / n)} of them.")
+    if a.get("unassigned"):
+        head += (f" {plural(a['unassigned'], 'review')} {'is' if a['unassigned'] == 1 else 'are'}"
+                 " left out (no usable words, or no rating).")
+    low_max = a.get("low_max", 2)
+    overall = a.get("low_share", float(t["low"].sum() / n))
+    worse = []
+    if a.get("why"):
+        low = f"No test of topic against low ratings: {a['why']}."
+    else:
+        worst = t.loc[t["low_share"].idxmax()]
+        test = (f"χ² = {number(a['chi2'], 1)}, {a['dof']} df, {p_value(a['p_value'])}")
+        if a["p_value"] < ALPHA:
+            worse = t.loc[(t["ci_low"] > overall) & (t["reviews"] >= 20), "label"].tolist()
+            low = (f"Low ratings (1–{low_max} stars) are not spread evenly over the topics "
+                   f"({test}): {pct(overall)} overall, and "
+                   f"{interval(worst['low_share'], worst['ci_low'], worst['ci_high'])} in "
+                   f"*{worst['label']}*")
+            if worst["label"] in worse:
+                others = [w for w in worse if w != worst["label"]]
+                low += ", more than the overall share beyond chance"
+                if others:
+                    low += f"; {join(['*' + w + '*' for w in others])} too"
+            low += "."
+        else:
+            low = (f"The share of low ratings (1–{low_max} stars; {pct(overall)} overall) does not "
+                   f"differ between the topics beyond chance ({test}).")
+        if a.get("min_expected", 5) < 5:
+            low += " Some expected counts are below 5, so the p-value is only approximate."
+    if n < 30:
+        low += " These are too few reviews for firm shares."
+    parts = [head, low]
+    if churn is not None and window_days is not None:
+        parts.append(_topic_churn(churn, window_days))
+    elif churn_why:
+        parts.append(f"No repeat orders by topic: {churn_why}.")
+    if worse:
+        end = f"read the reviews of *{worse[0]}* first: that is where the low ratings gather."
+    elif a.get("why") and overall == 0:
+        end = "there are no low ratings to trace to a topic."
+    else:
+        end = ("the topics say what reviewers write about, not where the low ratings come from; "
+               "read the low-rated reviews themselves.")
+    parts.append(takeaway(end))
+    return paragraphs(*parts)
+
+
+def _topic_churn(ch: pd.DataFrame, window_days: float) -> str:
+    n = int(ch["n"].sum())
+    if n == 0:
+        return (f"No reviewer has a full {number(window_days, 0)}-day window after their review "
+                f"yet ({plural(ch['censored'].sum(), 'reviewer')} censored).")
+    rate = ch["k"].sum() / n
+    text = (f"Within {number(window_days, 0)} days of their first review, {pct(rate)} of the "
+            f"{count(n)} reviewers with a full window ordered again")
+    seen = ch.loc[ch["n"] > 0]
+    if len(seen) > 1:
+        lo, hi = seen.loc[seen["rate"].idxmin()], seen.loc[seen["rate"].idxmax()]
+        text += (f"; by topic from {pct(lo['rate'])} (*{lo['label']}*) to {pct(hi['rate'])} "
+                 f"(*{hi['label']}*).")
+    else:
+        text += "."
+    rr = ch.loc[ch["risk_ratio"].notna()]
+    sig = rr.loc[(rr["rr_low"] > 1) | (rr["rr_high"] < 1)]
+    if len(rr) == 0:
+        text += (" No topic can be compared with the others (each needs reviewers who did and "
+                 "did not order again).")
+    elif len(sig):
+        says = [f"*{r['label']}* reviewers order again {'less' if r['risk_ratio'] < 1 else 'more'} "
+                f"often than the others (risk ratio {number(r['risk_ratio'])}, 95 % CI "
+                f"{number(r['rr_low'])}–{number(r['rr_high'])})" for _, r in sig.iterrows()]
+        text += " " + "; ".join(says) + "."
+        if len(rr) > 2:
+            text += (f" {len(rr)} topics were compared, so one such result can be luck: treat it "
+                     "as a lead.")
+    else:
+        text += " No topic's rate differs from the other topics' beyond chance."
+    if n < 30:
+        text += " These are too few reviewers for firm rates."
+    return text
