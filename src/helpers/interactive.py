@@ -150,6 +150,15 @@ class Chart:
 # --------------------------------------------------------------------------- Sankey
 
 
+
+def _frame(title: str) -> dict:
+    """The parts of a chart's option every chart of the report shares: title, font, tooltip."""
+    return {"animation": False, "textStyle": {"fontFamily": _FONT},
+            "title": {"text": title, "subtext": _HINT, "left": 0, "top": 0,
+                      "textStyle": {"fontSize": 15}, "subtextStyle": {"color": "#555"}},
+            "tooltip": {"trigger": "item", "confine": True},
+            "toolbox": {"right": 8, "top": 0, "feature": {"restore": {"title": "reset"}}}}
+
 def sankey(top: pd.DataFrame, *, title: str = "Top paths, step by step",
            outcome: bool = True, fallback: bool = True, height: int | None = None) -> Chart:
     """A Sankey diagram of :func:`helpers.paths.top_paths`: sessions flowing step by step.
@@ -274,12 +283,7 @@ def sankey(top: pd.DataFrame, *, title: str = "Top paths, step by step",
     shown = (f"{_many(len(top), 'path')} ({_many(listed, 'session')}, up to "
              f"{_many(last, 'step')})")
     option = {
-        "animation": False,
-        "textStyle": {"fontFamily": _FONT},
-        "title": {"text": title, "subtext": _HINT, "left": 0, "top": 0,
-                  "textStyle": {"fontSize": 15}, "subtextStyle": {"color": "#555"}},
-        "tooltip": {"trigger": "item", "confine": True},
-        "toolbox": {"right": 8, "top": 0, "feature": {"restore": {"title": "reset"}}},
+        **_frame(title),
         "series": [{
             "type": "sankey", "data": nodes, "links": links,
             "left": 8, "right": 96, "top": 64, "bottom": 12,
@@ -419,12 +423,7 @@ def transition_graph(tr: pd.DataFrame, *, order=None, min_probability: float = 0
     height = int(height or 460)
     note = f" ({_many(hidden, 'arrow')} under {_pct(min_probability)} left out)" if hidden else ""
     option = {
-        "animation": False,
-        "textStyle": {"fontFamily": _FONT},
-        "title": {"text": title, "subtext": _HINT, "left": 0, "top": 0,
-                  "textStyle": {"fontSize": 15}, "subtextStyle": {"color": "#555"}},
-        "tooltip": {"trigger": "item", "confine": True},
-        "toolbox": {"right": 8, "top": 0, "feature": {"restore": {"title": "reset"}}},
+        **_frame(title),
         "series": [{
             "type": "graph", "layout": "none", "data": nodes, "links": links,
             "left": 50, "right": 50, "top": 100, "bottom": 50, "preserveAspect": True,
