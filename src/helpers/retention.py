@@ -662,8 +662,18 @@ def fit_bgnbd(summary: pd.DataFrame, *, start=(1.0, 1.0, 1.0, 1.0)) -> BGNBD:
         return v if np.isfinite(v) else 1e10
 
     x0 = np.clip(np.log(np.asarray(start, float)), -20, 20)
-    res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(-20.0, 20.0)] * 4,
-                            options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000})
+    opts = {"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000}
+    res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(-20.0, 20.0)] * 4, options=opts)
+    if res.success and (np.abs(res.x) < 15).all():
+        # polish with central differences: the one-sided gradient's rounding noise lets the
+        # optimiser stop anywhere along a flat direction (b's fourth digit moved with the
+        # summation order, i.e. with the CPU); central ones pin the optimum to about six digits
+        # (it may end "ABNORMAL" when no step improves any more: that is the point sought)
+        pol = optimize.minimize(nll, res.x, method="L-BFGS-B", jac="3-point",
+                                bounds=[(-20.0, 20.0)] * 4,
+                                options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 200})
+        if np.isfinite(pol.fun) and pol.fun <= res.fun:
+            res.x, res.fun = pol.x, pol.fun
     warning, cov = _bgnbd_diagnose(res, lambda th: nll(th) * scale)
     if warning:
         warnings.warn(f"fit_bgnbd: {warning}", RuntimeWarning, stacklevel=2)
