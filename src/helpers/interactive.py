@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data import require_columns
+from helpers.narrate import plural
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 LIBRARY = ASSETS / "echarts.min.js"
@@ -255,13 +256,13 @@ def sankey(top: pd.DataFrame, *, title: str = "Top paths, step by step",
         s, j, n = state_of[key], step_of[key], at[key]
         name = "more steps" if s == MORE else s
         if key in (BOUGHT, NOT_BOUGHT):
-            tip = (f"<b>{html.escape(s)}</b><br>{_many(n, 'session')} · {_pct(n / listed)} of the "
+            tip = (f"<b>{html.escape(s)}</b><br>{plural(n, 'session')} · {_pct(n / listed)} of the "
                    f"sessions on these paths")
         elif s == OTHER:
-            tip = (f"<b>{html.escape(s)}</b><br>{_many(n, 'session')} · {_pct(n / total)} of all "
+            tip = (f"<b>{html.escape(s)}</b><br>{plural(n, 'session')} · {_pct(n / total)} of all "
                    f"sessions")
         else:
-            tip = (f"<b>{html.escape(name)}</b> · step {j}<br>{_many(n, 'session')} · "
+            tip = (f"<b>{html.escape(name)}</b> · step {j}<br>{plural(n, 'session')} · "
                    f"{_pct(n / total)} of all sessions")
         nodes.append({"name": key, "short": name, "step": j, "value": n, "tip": tip,
                       "itemStyle": {"color": colors[s]}})
@@ -274,14 +275,14 @@ def sankey(top: pd.DataFrame, *, title: str = "Top paths, step by step",
             dst = state_of[b] if state_of[b] != MORE else "more steps"
             head = (f"{html.escape(src)} → {html.escape(dst)} · "
                     f"step {step_of[a]} → {step_of[b]}")
-        tip = (f"{head}<br>{_many(n, 'session')} · {_pct(n / at[a])} of those at "
+        tip = (f"{head}<br>{plural(n, 'session')} · {_pct(n / at[a])} of those at "
                f"{html.escape(src)} · {_pct(n / total)} of all sessions")
         links.append({"source": a, "target": b, "value": n, "tip": tip})
 
     per_step = max(sum(1 for k in at if step_of[k] == j) for j in set(step_of.values()))
     height = int(height or min(900, max(340, 120 + 56 * per_step)))
-    shown = (f"{_many(len(top), 'path')} ({_many(listed, 'session')}, up to "
-             f"{_many(last, 'step')})")
+    shown = (f"{plural(len(top), 'path')} ({plural(listed, 'session')}, up to "
+             f"{plural(last, 'step')})")
     option = {
         **_frame(title),
         "series": [{
@@ -394,12 +395,12 @@ def transition_graph(tr: pd.DataFrame, *, order=None, min_probability: float = 0
     for s in names:
         v = visits[s]
         if s == START:
-            tip = f"<b>{START}</b><br>{_many(v, 'visit')} begin here"
+            tip = f"<b>{START}</b><br>{plural(v, 'visit')} begin here"
         elif s == EXIT:
-            tip = f"<b>{EXIT}</b><br>{_many(v, 'visit')} end here"
+            tip = f"<b>{EXIT}</b><br>{plural(v, 'visit')} end here"
         else:
             o = int(out.get(s, 0)) or 1
-            tip = (f"<b>{html.escape(s)}</b><br>{_many(v, 'visit')}<br>{_pct(loops[s] / o)} of "
+            tip = (f"<b>{html.escape(s)}</b><br>{plural(v, 'visit')}<br>{_pct(loops[s] / o)} of "
                    f"the moves out stay on {html.escape(s)}<br>{_pct(exits[s] / o)} end the visit")
         x, y = pos[s]
         nodes.append({"name": s, "value": v, "tip": tip, "x": round(100 * x, 2),
@@ -412,7 +413,7 @@ def transition_graph(tr: pd.DataFrame, *, order=None, min_probability: float = 0
     top_n = int(n[keep].max()) if keep.any() else 1
     links = []
     for a, b, m, p in zip(frm[keep], to[keep], n[keep].tolist(), prob[keep].tolist()):
-        tip = (f"{html.escape(a)} → {html.escape(b)}<br>{_many(m, 'move')} · {_pct(p)} of the "
+        tip = (f"{html.escape(a)} → {html.escape(b)}<br>{plural(m, 'move')} · {_pct(p)} of the "
                f"moves out of {html.escape(a)}")
         links.append({"source": a, "target": b, "value": m, "probability": round(p, 6),
                       "tip": tip,
@@ -421,7 +422,7 @@ def transition_graph(tr: pd.DataFrame, *, order=None, min_probability: float = 0
                                     "opacity": round(0.35 + 0.55 * p, 3)}})
     hidden = int(((prob < float(min_probability)) & (frm != to)).sum())
     height = int(height or 460)
-    note = f" ({_many(hidden, 'arrow')} under {_pct(min_probability)} left out)" if hidden else ""
+    note = f" ({plural(hidden, 'arrow')} under {_pct(min_probability)} left out)" if hidden else ""
     option = {
         **_frame(title),
         "series": [{
@@ -436,7 +437,7 @@ def transition_graph(tr: pd.DataFrame, *, order=None, min_probability: float = 0
     png = None
     if fallback:
         png = _png(plot_transitions(tr, order=first, title=title).figure)
-    shown = f"{_many(len(names), 'state')} and {_many(len(links), 'arrow')}{note}"
+    shown = f"{plural(len(names), 'state')} and {plural(len(links), 'arrow')}{note}"
     return _chart("graph", option, f"Transition graph of {shown}: interactive in the HTML "
                   "report", height, png)
 
@@ -504,11 +505,6 @@ def _counts(s: pd.Series, table: str, col: str) -> np.ndarray:
         raise ValueError(f"{table}.{col}: {len(bad)} value(s) that are not counts (whole "
                          f"numbers >= 0), e.g. {s.iloc[bad[0]]!r} in row {bad[0]}")
     return v.astype(np.int64)
-
-
-def _many(n: int, word: str) -> str:
-    """``"1 session"``, ``"12,034 sessions"``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _pct(x: float) -> str:
