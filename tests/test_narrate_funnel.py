@@ -391,3 +391,14 @@ def test_step_gaps_says_what_a_per_step_gap_removes():
     assert "Most are lost at `cart` (10 users fewer" in text and "25 %" in text
     same = str(tell.step_gaps(f([100, 40, 20]), f([100, 40, 20]), "1D", "30D"))
     assert "changes nothing" in same
+
+
+def test_in_progress_when_no_window_has_closed_says_the_funnel_cannot_tell_yet():
+    naive = pd.DataFrame({"step": ["view", "buy"], "step_index": [0, 1], "n": [100, 20],
+                          "rate_from_start": [1.0, 0.2], "rate_from_prev": [1.0, 0.2]})
+    cens = naive.assign(in_progress=[0, 80], n_prev_decided=[100, 0], n_decided=[100, 0],
+                        rate_from_start=[1.0, np.nan], rate_from_prev=[1.0, np.nan],
+                        ci_low=[None, np.nan], ci_high=[None, np.nan])
+    text = str(tell.in_progress(naive, cens, "30D"))
+    assert "80 of the 100 users" in text and "cannot tell who dropped out" in text
+    assert "n/a" not in text and "change the rates little" not in text

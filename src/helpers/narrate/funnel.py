@@ -1105,6 +1105,15 @@ def in_progress(naive: pd.DataFrame, censored: pd.DataFrame, window, unit: str =
             f"started ({pct(waiting / total)}) were still inside their window of "
             f"{_window(window)}: they have not dropped out, they have not yet had the time to go on.")
     rn, rc = naive["rate_from_start"].iloc[-1], censored["rate_from_start"].iloc[-1]
+    if _nan(rc):
+        open_step = censored.loc[censored["n_prev_decided"] == 0, "step"].iloc[0]
+        return paragraphs(head, f"No {units[:-1]} who reached the step before {_c(open_step)} "
+                          f"has had their full time to go on yet (the data are shorter than the "
+                          f"window, or end too soon after them), so from {_c(open_step)} on the "
+                          f"funnel cannot tell who dropped out from who is still on the way; "
+                          f"naively {pct(rn)} reach {_c(last)}.",
+                          takeaway(f"wait for more data, or use a shorter window: the naive "
+                                   f"rates count every {units[:-1]} still in progress as lost."))
     if rn > 0 and abs(rc / rn - 1) < 0.05:
         body = (f"Counting them as lost changes little: {pct(rn)} reach {_c(last)} naively, "
                 f"{pct(rc)} judged only on {units} whose time has run out (the product of the "
