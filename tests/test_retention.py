@@ -465,7 +465,9 @@ def test_holdout_check_predicts_the_bundled_shops_last_quarter_within_ten_percen
     assert h["customers"].sum() == h.attrs["model"].n
     assert h["frequency"].tolist()[:2] == ["0", "1"] and h["frequency"].iloc[-1] == "6+"
     # customers who bought more often before are predicted, and seen, to buy more after
-    assert h["predicted"].is_monotonic_increasing and h["actual"].iloc[-1] > h["actual"].iloc[0]
+    # (a middle group can dip: its customers may be older, so likelier gone)
+    assert h["predicted"].iloc[-1] > h["predicted"].iloc[1] > h["predicted"].iloc[0]
+    assert h["actual"].iloc[-1] > h["actual"].iloc[0]
 
 
 def test_holdout_check_without_a_holdout_or_a_calibration_is_not_fittable():

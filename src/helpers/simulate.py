@@ -4,10 +4,13 @@ The shop is a generative story, not random columns. Every effect an analysis
 in the kit should find is planted here with a known size and written to
 ``store.truth`` (and ``truth.json``):
 
-* **Arrivals.** New users arrive every day by channel. Paid channels arrive
-  in proportion to that day's spend (cost per new visitor is fixed per
-  channel); organic channels follow a weekly rhythm and slow growth. Around
-  the 11.11 sale (Singles' Day) arrivals surge.
+* **Arrivals.** New users arrive every day by channel. Organic channels
+  follow a weekly rhythm and slow growth. Paid channels answer a planned
+  daily spend through geometric adstock and a Hill saturation curve
+  (:data:`CHANNEL_RESPONSE`, Jin et al. 2017; key ``truth["channel_response"]``);
+  the spend moves in two-week flights. Around the 11.11 sale (Singles' Day)
+  arrivals surge. ``Params(channel_response=None)`` (and :func:`steady`) keep
+  the older story: paid arrivals follow demand at a fixed cost per visitor.
 * **Sessions** walk a page Markov chain (home, search, category, product,
   cart, checkout steps) whose probabilities depend on channel intent, device,
   whether the visitor already bought, the sale, and the checkout experiment.
@@ -24,8 +27,13 @@ in the kit should find is planted here with a known size and written to
   purchase process stays exactly BG/NBD.
 * **Baskets** have a primary category from the user's taste, independent
   extras, and planted complements (a phone brings a phone case, …).
-* **Reviews** depend on delivery delay and item quality; a low rating (≤ 2)
-  makes the reviewer leave for good with a known probability.
+* **Reviews** depend on delivery delay and the purchase's quality; a low
+  rating (≤ 2) makes the reviewer leave for good with a known probability.
+  Their text (Chinese by default) says what the review is about: a late
+  delivery, poor quality, praise or a so-so verdict (:data:`REVIEW_TOPICS`;
+  key ``truth["review_topics"]``).
+* **Price-sensitive customers** (the coupon lovers) use offered coupons more
+  often and move repeat purchases into a sale (key ``truth["price_sensitivity"]``).
 * **Experiments.** ``checkout_redesign`` (new users, 50/50) raises the
   payment-step success by a known relative lift. ``homepage_banner`` has a
   logging bug that loses part of the treatment arm: a sample-ratio mismatch.
@@ -212,6 +220,53 @@ _INCIDENT_METRIC = {
 
 
 @dataclass(frozen=True)
+class ChannelResponse:
+    """How a paid channel's new visitors answer its spend (Jin et al. 2017).
+
+    The day's adstock is ``A_t = x_t + decay · A_(t-1)`` (spend ``x`` in CNY); the channel
+    brings ``max_visitors · A^shape / (A^shape + half^shape)`` new visitors that day, so
+    ``half`` is the adstock (CNY) that brings half the most the channel can bring. ``budget``
+    is the marketer's ordinary daily spend. All money and visitor figures are for a shop of
+    25,000 users and scale with ``users``.
+    """
+
+    decay: float
+    half: float
+    shape: float
+    max_visitors: float
+    budget: float
+
+
+CHANNEL_RESPONSE = {
+    "Paid Search": ChannelResponse(decay=0.30, half=60.0, shape=1.0, max_visitors=14.0, budget=50.0),
+    "Paid Social": ChannelResponse(decay=0.50, half=40.0, shape=1.3, max_visitors=10.0, budget=25.0),
+    "Affiliates": ChannelResponse(decay=0.10, half=150.0, shape=1.0, max_visitors=20.0, budget=18.0),
+    "Email": ChannelResponse(decay=0.0, half=10.0, shape=1.0, max_visitors=3.0, budget=3.0),
+}
+"""The bundled shop's planted channel responses (``truth["channel_response"]``)."""
+
+REVIEW_TOPICS = {
+    "zh": {
+        "late delivery": ["物流太慢了", "快递等了一个多星期", "发货太慢", "配送延迟了好几天",
+                          "送货时间太长"],
+        "poor quality": ["质量很差", "做工粗糙", "材料很廉价", "用了两天就坏了", "和描述不符"],
+        "praise": ["非常满意", "性价比很高", "很好用", "推荐购买", "物美价廉", "包装精美"],
+        "so-so": ["还可以吧", "一般般", "中规中矩", "凑合着用", "马马虎虎"],
+    },
+    "en": {
+        "late delivery": ["delivery took far too long", "courier was over a week late",
+                          "slow shipping", "parcel delayed for days", "waited ages for delivery"],
+        "poor quality": ["poor quality", "cheap material", "broke after two days",
+                         "badly made", "not as described"],
+        "praise": ["love it", "great value", "works perfectly", "highly recommend",
+                   "beautifully packed", "very happy"],
+        "so-so": ["it is okay", "average", "nothing special", "does the job", "fine I guess"],
+    },
+}
+"""Phrases of the planted review topics, by language (``Params.review_language``)."""
+
+
+@dataclass(frozen=True)
 class Params:
     """Every knob of the generative story (the answer key is derived from these)."""
 
@@ -282,17 +337,39 @@ class Params:
     review_lift: float = 2.0            # view_reviews -> add_to_cart over product -> add_to_cart
     # placebo: a share event in this share of sessions, drawn independently of the walk
     share_rate: float = 0.0
+    # channel response (Jin et al. 2017): paid channels' new visitors answer a planned daily
+    # spend through geometric adstock and a Hill curve (CHANNEL_RESPONSE). None: the older story,
+    # where paid arrivals follow demand and spend is cost_per_visitor per new visitor
+    channel_response: dict | None = field(default_factory=lambda: dict(CHANNEL_RESPONSE))
+    spend_flight_days: int = 14         # the marketer resets each channel's level this often
+    spend_flight_sd: float = 0.45       # log-sd of a flight's level around the budget
+    spend_dark: dict = field(default_factory=lambda: {"Affiliates": 0.10, "Email": 0.15})
+    # review topics: each review says what went wrong or right (late delivery, poor quality,
+    # praise, so-so; REVIEW_TOPICS) in this language; None keeps the older rating phrases
+    review_language: str | None = "zh"
+    late_delivery_days: int = 5         # a delivery this late (days) makes a late-delivery review
+    poor_quality: float = -0.5          # a purchase's quality draw below this is poor quality
+    # price sensitivity: the coupon lovers (this share of users) use offered coupons more often,
+    # and move a repeat purchase planned for the sale_pull_days after a sale into the sale with
+    # probability sale_pull (lover, other)
+    price_sensitive_share: float = 0.3
+    welcome_coupon_use: tuple = (0.6, 0.2)
+    sale_coupon_use: tuple = (0.7, 0.3)
+    sale_pull: tuple = (0.5, 0.05)
+    sale_pull_days: int = 45
 
 
 def steady(**changes) -> Params:
     """Parameters of a shop where nothing happens at a particular time: no sale, no incident,
-    no experiment effect, no win-back effect (the null case for ``helpers.changes``).
+    no experiment effect, no win-back effect (the null case for ``helpers.changes``). It also
+    keeps the older, simpler arrivals (spend a fixed cost per paid visitor) and review phrases.
 
     >>> steady().incidents, steady().sale_days
     ((), ())
     """
     base = {"sale_days": (), "incidents": (), "checkout_lift": 0.0,
-            "winback_uplift": {k: 0.0 for k in Params().winback_uplift}}
+            "winback_uplift": {k: 0.0 for k in Params().winback_uplift},
+            "channel_response": None, "review_language": None, "sale_pull": (0.0, 0.0)}
     return Params(**{**base, **changes})
 
 
@@ -490,7 +567,8 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
     cat_names = [c[0] for c in CATEGORIES]
 
     items = _catalogue(rng)
-    users_df, spend_df, traits = _arrivals(p, rng, users, start, end)
+    users_df, spend_df, traits, paid = _arrivals(p, rng, users, start, end,
+                                                  np.random.default_rng([seed, 5]))
     n = len(users_df)
 
     # --- the checkout test's arms are drawn up front (own generator), because the treatment
@@ -508,6 +586,9 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
     drop = rng.beta(p.bgnbd_a, p.bgnbd_b, size=n)
     repeats, death = _repeat_purchases(rng, buyers, first_buy.to_numpy("datetime64[ns]"), lam,
                                        drop, end)
+    if max(p.sale_pull) > 0 and p.sale_days:
+        repeats, death = _wait_for_sale(p, np.random.default_rng([seed, 6]), repeats, death,
+                                        buyers, first_buy, traits, end)
 
     # --- every purchase gets a basket, review and possible low-rating exit
     purchases = pd.concat([
@@ -539,9 +620,15 @@ def simulate(users: int = 25_000, seed: int = 7, params: Params | None = None) -
                                                     cat_names)
     if p.share_rate > 0:
         events = _placebo(p, np.random.default_rng([seed, 3]), events)
-    reviews = _reviews(p, rng, orders, order_s, lines, purchases, sessions)
+    reviews = _reviews(p, rng, orders, order_s, lines, purchases, sessions, seed)
     spend_df = _clicks(spend_df, sessions)
     truth = _truth(p, types, items, traits, sends, assignments, sessions)
+    truth.update(_review_key(p, reviews))
+    truth.update(_response_key(p, paid["scale"], users))
+    for ch, spec in truth["channels"].items():
+        spec["cost_per_new_visitor"] = round(paid["cost"].get(ch, 0.0), 4)
+    truth.update(_price_key(p, traits, orders))
+    reviews = reviews.drop(columns=["topic"])
 
     store = Store(
         users=users_df.drop(columns=["user"]),
@@ -579,7 +666,7 @@ def _catalogue(rng) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _arrivals(p: Params, rng, n_users: int, start, end):
+def _arrivals(p: Params, rng, n_users: int, start, end, plan_rng=None):
     days = pd.date_range(start, end - pd.Timedelta("1D"), freq="D")
     t = np.arange(len(days)) / 365.0
     weekly = np.where(days.day_of_week >= 5, 1.15, 1.0)
@@ -599,6 +686,29 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
     intensity = np.stack([
         base * (sale if ch not in ("Organic Search", "Referral") else 1 + (sale - 1) * 0.5)
         * p.arrival_mix[ch] for ch in CHANNELS], axis=1) * spike     # (days, channels)
+    plan = None
+    junk_share = (spike - 1.0) / spike    # of a day's arrivals, those a low-intent spike brought
+    if p.channel_response:
+        # organic channels keep their demand-driven shape, scaled to new visitors per day as if
+        # they held their arrival_mix share of the shop; paid ones answer the spend plan, and a
+        # low-intent campaign buys its extra visitors outside the curve
+        paid = [CHANNELS.index(ch) for ch in p.channel_response]
+        organic = [j for j in range(len(CHANNELS)) if j not in paid]
+        share = sum(p.arrival_mix[CHANNELS[j]] for j in organic) / sum(p.arrival_mix.values())
+        intensity[:, organic] *= n_users * share / intensity[:, organic].sum()
+        plan = _spend_plan(p, plan_rng, days, 1.0 + 0.3 * t, sale, n_users)
+        size = n_users / 25_000
+        for ch, r in p.channel_response.items():
+            j = CHANNELS.index(ch)
+            a = adstock(plan[:, j], r.decay) / size
+            intensity[:, j] = size * r.max_visitors * a ** r.shape / (a ** r.shape + r.half ** r.shape)
+        for j in paid:   # a low-intent campaign: (k - 1) ordinary days' visitors, at the average cost
+            extra = (spike[:, j] - 1.0) * intensity[:, j].mean()
+            plan[:, j] += extra * plan[:, j].sum() / intensity[:, j].sum()
+            junk_share[:, j] = np.divide(extra, intensity[:, j] + extra,
+                                         out=np.zeros(len(extra)), where=extra > 0)
+            intensity[:, j] += extra
+    scale = n_users / intensity.sum()
     probs = intensity / intensity.sum()
     counts = rng.multinomial(n_users, probs.ravel()).reshape(probs.shape)
     day_idx, ch_idx = np.nonzero(counts)
@@ -616,8 +726,7 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
     first_seen, ch_of_user = first_seen[order], ch_of_user[order]
     day_of_user = day_of_user[order]
     # a user brought by a low-intent spike beyond the channel's usual arrivals that day
-    extra = (spike[day_of_user, ch_of_user] - 1) / spike[day_of_user, ch_of_user]
-    junk = rng.random(n) < extra
+    junk = rng.random(n) < junk_share[day_of_user, ch_of_user]
     channel = np.array(CHANNELS)[ch_of_user]
     dev_p = np.array([p.device_mix[d] for d in DEVICES])
     device = np.array(DEVICES)[rng.choice(3, size=n, p=dev_p)]
@@ -642,11 +751,19 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
         "channel": channel,
         "user_id": users["user_id"].to_numpy(),
         "region": users["region"].to_numpy(),
-        "coupon_lover": rng.random(n) < 0.3,
+        "coupon_lover": rng.random(n) < p.price_sensitive_share,
         "junk": junk,
     }
+    if plan is not None:
+        rows = [pd.DataFrame({"date": days.tz_localize(None), "channel": ch,
+                              "spend": np.round(plan[:, CHANNELS.index(ch)], 2)})
+                for ch in sorted(p.channel_response)]
+        # the average cost per new visitor that the curves imply for the spend actually spent
+        cost = {ch: float(plan[:, CHANNELS.index(ch)].sum()
+                          / (intensity[:, CHANNELS.index(ch)].sum() * scale))
+                for ch in p.channel_response}
+        return users, pd.concat(rows, ignore_index=True), traits, {"scale": scale, "cost": cost}
     # spend: paid channels' cost is proportional to the arrivals they buy
-    scale = n_users / intensity.sum()
     rows = []
     for j, ch in enumerate(CHANNELS):
         if ch not in p.cost_per_visitor:
@@ -656,7 +773,34 @@ def _arrivals(p: Params, rng, n_users: int, start, end):
             "date": days.tz_localize(None), "channel": ch,
             "spend": np.round(intensity[:, j] * scale * p.cost_per_visitor[ch] * noise, 2)}))
     spend = pd.concat(rows, ignore_index=True)
-    return users, spend, traits
+    return users, spend, traits, {"scale": scale, "cost": dict(p.cost_per_visitor)}
+
+
+def adstock(x: np.ndarray, decay: float) -> np.ndarray:
+    """Geometric adstock along axis 0: ``A_t = x_t + decay · A_(t-1)``.
+
+    >>> adstock(np.array([10.0, 0.0, 0.0]), 0.5).tolist()
+    [10.0, 5.0, 2.5]
+    """
+    out = np.array(x, dtype=float)
+    for t in range(1, len(out)):
+        out[t] += decay * out[t - 1]
+    return out
+
+
+def _spend_plan(p: Params, rng, days, growth, push, n_users: int) -> np.ndarray:
+    """The marketer's daily spend (CNY) per channel: a level per flight around the budget
+    (some flights dark), growing with the shop, pushed around sale days, a little daily noise."""
+    size = n_users / 25_000
+    plan = np.zeros((len(days), len(CHANNELS)))
+    flight = np.arange(len(days)) // p.spend_flight_days
+    for ch in sorted(p.channel_response):
+        r = p.channel_response[ch]
+        level = rng.lognormal(-p.spend_flight_sd ** 2 / 2, p.spend_flight_sd, size=flight[-1] + 1)
+        level[rng.random(len(level)) < p.spend_dark.get(ch, 0.0)] = 0.0
+        noise = rng.lognormal(0.0, 0.1, size=len(days))
+        plan[:, CHANNELS.index(ch)] = r.budget * size * growth * push * level[flight] * noise
+    return plan
 
 
 def _checkout_arms(p: Params, rng, users) -> tuple[np.ndarray, np.ndarray]:
@@ -803,6 +947,7 @@ def _rate_and_exit(p: Params, rng, purchases: pd.DataFrame, traits, death) -> pd
     created = purchases["time"] + pd.to_timedelta(delay + rng.uniform(1, 6, size=m), unit="D")
     leaves = reviewed & (rating <= 2) & (rng.random(m) < p.low_rating_leave)
     purchases["delay_days"] = delay
+    purchases["quality"] = quality
     purchases["reviewed"] = reviewed
     purchases["rating"] = rating
     purchases["review_at"] = created
@@ -836,6 +981,34 @@ def _winback(p: Params, rng, purchases: pd.DataFrame, traits):
         "kind": "winback", "channel": "Email", "lost": False,
     })
     return sends, extra
+
+
+def _wait_for_sale(p: Params, rng, repeats: pd.DataFrame, death, buyers, first_buy, traits, end):
+    """Price-sensitive buyers wait for the sale: a repeat purchase planned for the
+    ``sale_pull_days`` after a sale day is moved into that sale's last days with probability
+    ``sale_pull`` (lover, other), if the buyer's first purchase came before the sale's ten days. Purchases are only moved earlier, never added or removed, so
+    the purchase counts stay BG/NBD; a buyer who dropped out at a moved purchase drops out then.
+    """
+    t = pd.DatetimeIndex(repeats["time"])
+    lover = traits["coupon_lover"][repeats["user"].to_numpy()]
+    first = pd.DatetimeIndex(first_buy.reindex(repeats["user"].to_numpy()))
+    new = t.copy()
+    todo = np.ones(len(t), dtype=bool)
+    for sd in sorted(p.sale_days):
+        day_end = (pd.Timestamp(sd) + pd.Timedelta("1D")).tz_localize(p.shop_timezone)
+        after = todo & (t >= day_end) & (t < day_end + pd.Timedelta(days=p.sale_pull_days)) & (
+            first < day_end - pd.Timedelta("11D"))
+        back = np.minimum(rng.exponential(1.5, size=len(t)), 9.99)
+        moves = after & (rng.random(len(t)) < np.where(lover, *p.sale_pull))
+        moved_to = (day_end - pd.to_timedelta(back, unit="D")).tz_convert("UTC")
+        new = new.where(~moves, moved_to)
+        todo &= ~after
+    repeats = repeats.assign(time=new)
+    died = death < end
+    last = repeats.groupby("user")["time"].max().reindex(buyers)
+    death = pd.DatetimeIndex(np.where(died, last.to_numpy("datetime64[ns]"),
+                                      death.tz_localize(None).to_numpy())).tz_localize("UTC")
+    return repeats, death
 
 
 def _purchase_sessions(p, rng, purchases, traits, types):
@@ -1146,9 +1319,9 @@ def _events_orders(p, rng, sessions, walk, items, traits, cat_names):
     lover = traits["coupon_lover"][s_user[orders["s"].to_numpy()]]
     coupon = np.full(len(orders), None, dtype=object)
     rate = np.zeros(len(orders))
-    welcome = (kind == "first") & (rng.random(len(orders)) < np.where(lover, 0.6, 0.2))
+    welcome = (kind == "first") & (rng.random(len(orders)) < np.where(lover, *p.welcome_coupon_use))
     coupon[welcome], rate[welcome] = "WELCOME10", 0.10
-    sale_c = sale & (rng.random(len(orders)) < np.where(lover, 0.7, 0.3))
+    sale_c = sale & (rng.random(len(orders)) < np.where(lover, *p.sale_coupon_use))
     coupon[sale_c], rate[sale_c] = "SALE1111", 0.12
     wb = kind == "winback"
     coupon[wb], rate[wb] = "WINBACK20", p.winback_discount
@@ -1219,13 +1392,14 @@ def _placebo(p: Params, rng, events: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["ts", "session_id"], kind="mergesort").reset_index(drop=True)
 
 
-def _reviews(p, rng, orders, order_s, lines, purchases, sessions):
+def _reviews(p, rng, orders, order_s, lines, purchases, sessions, seed=0):
     """Reviews come from the purchase table's planned rating, one item per reviewed order."""
     users = sessions["user"].to_numpy()[order_s]
     o = orders.assign(user=users).reset_index(drop=True)
     # match each order to its planned purchase (same user, nearest time)
     plan = purchases.loc[~purchases["lost"].astype(bool),
-                         ["user", "time", "reviewed", "rating", "review_at", "delay_days"]].copy()
+                         ["user", "time", "reviewed", "rating", "review_at", "delay_days",
+                          "quality"]].copy()
     plan = plan.sort_values("time", kind="mergesort")
     o = o.sort_values("ordered_at", kind="mergesort")
     m = pd.merge_asof(o, plan.rename(columns={"time": "ordered_at_plan"}),
@@ -1234,10 +1408,15 @@ def _reviews(p, rng, orders, order_s, lines, purchases, sessions):
     m = m.loc[m["reviewed"].fillna(False).astype(bool) & (m["status"] == "completed")]
     first_line = lines.drop_duplicates("order_id", keep="first").set_index("order_id")["item_id"]
     rating = m["rating"].astype(int).to_numpy()
-    words = np.array([REVIEW_WORDS[r][j] for r, j in zip(rating, rng.integers(0, 4, size=len(m)))],
-                     dtype=object)
-    late = (m["delay_days"].to_numpy() >= 5) & (rating <= 3)
-    words = np.where(late, words + np.array(", arrived late", dtype=object), words)
+    if p.review_language is None:
+        words = np.array([REVIEW_WORDS[r][j]
+                          for r, j in zip(rating, rng.integers(0, 4, size=len(m)))], dtype=object)
+        late = (m["delay_days"].to_numpy() >= 5) & (rating <= 3)
+        words = np.where(late, words + np.array(", arrived late", dtype=object), words)
+        topic = np.full(len(m), None, dtype=object)
+    else:
+        topic = _review_topic(p, m["delay_days"].to_numpy(), m["quality"].to_numpy(), rating)
+        words = _review_text(p, np.random.default_rng([seed, 4]), topic)
     created = pd.to_datetime(m["review_at"], utc=True) + (m["ordered_at"] - m["ordered_at_plan"])
     rev = pd.DataFrame({
         "order_id": m["order_id"].to_numpy(),
@@ -1246,11 +1425,62 @@ def _reviews(p, rng, orders, order_s, lines, purchases, sessions):
         "rating": rating,
         "text": words,
         "created_at": created.dt.round("s").to_numpy(),
+        "topic": topic,
     })
     # the extract ends with the period: reviews not yet written by then do not exist
     end = pd.Timestamp(p.end, tz="UTC") + pd.Timedelta("1D")
     rev = rev.loc[rev["created_at"] < end]
     return rev.sort_values(["created_at", "order_id"], kind="mergesort").reset_index(drop=True)
+
+
+def _review_topic(p: Params, delay, quality, rating) -> np.ndarray:
+    """What a review is about: a late delivery or poor quality when that is what pulled its
+    score down (the larger of the two penalties when both), else praise (4-5 stars) or so-so."""
+    late = delay >= p.late_delivery_days
+    poor = quality < p.poor_quality
+    delay_penalty = 0.35 * np.maximum(delay - 3, 0)
+    topic = np.where(rating >= 4, "praise", "so-so").astype(object)
+    topic[poor] = "poor quality"
+    topic[late & (~poor | (delay_penalty >= -quality))] = "late delivery"
+    return topic
+
+
+def _review_text(p: Params, rng, topic) -> np.ndarray:
+    """One or two phrases of the review's topic in ``p.review_language``."""
+    phrases = REVIEW_TOPICS[p.review_language]
+    sep = "，" if p.review_language == "zh" else ", "
+    out = np.empty(len(topic), dtype=object)
+    first = rng.random(len(topic))
+    second = rng.random(len(topic))
+    two = rng.random(len(topic)) < 0.5
+    for i, t in enumerate(topic):
+        options = phrases[t]
+        a = int(first[i] * len(options))
+        text = options[a]
+        if two[i]:
+            b = (a + 1 + int(second[i] * (len(options) - 1))) % len(options)
+            text = text + sep + options[b]
+        out[i] = text
+    return out
+
+
+def _review_key(p: Params, reviews: pd.DataFrame) -> dict:
+    """Answer key of the planted review topics: each topic's cause, size, mean rating and orders."""
+    if p.review_language is None:
+        return {}
+    cause = {"late delivery": f"delivery took at least {p.late_delivery_days} days and that "
+                              "hurt the score more than the item's quality",
+             "poor quality": f"the purchase's quality draw was below {p.poor_quality}",
+             "praise": "neither, rated 4-5", "so-so": "neither, rated 1-3"}
+    topics = {}
+    for name in REVIEW_TOPICS[p.review_language]:
+        r = reviews.loc[reviews["topic"] == name]
+        topics[name] = {"cause": cause[name], "reviews": len(r),
+                        "mean_rating": round(float(r["rating"].mean()), 3) if len(r) else None,
+                        "order_ids": sorted(int(x) for x in r["order_id"])}
+    return {"review_topics": {"language": p.review_language, "topics": topics,
+                              "note": "each review has one topic; its text is one or two "
+                                      "phrases of that topic (REVIEW_TOPICS)"}}
 
 
 def _clicks(spend, sessions):
@@ -1416,6 +1646,43 @@ def _plant_key(p: Params, types: _Types, sessions) -> dict:
             "note": "logged right after the session's first event in a random share of "
                     "sessions, independently of the walk: no effect on buying"}
     return out
+
+
+def _response_key(p: Params, scale: float, users: int) -> dict:
+    """Answer key of the planted channel responses, in the store's visitors and CNY."""
+    if not p.channel_response:
+        return {}
+    size = users / 25_000
+    return {"channel_response": {
+        "outcome": "new users per day by acquisition channel",
+        "adstock": "geometric, A_t = spend_t + decay * A_(t-1)",
+        "response": "max_response * A^shape / (A^shape + half_saturation^shape)",
+        "channels": {ch: {"decay": r.decay, "half_saturation": round(r.half * size, 6),
+                          "shape": r.shape, "max_response": round(float(r.max_visitors * size * scale), 6),
+                          "ordinary_daily_budget": round(r.budget * size, 6)}
+                     for ch, r in sorted(p.channel_response.items())},
+        "note": "new users are drawn from all channels' curves at once (their total is fixed), "
+                "so max_response includes that small rescaling; a low-intent campaign's extra "
+                "visitors and spend lie outside the curve"}}
+
+
+def _price_key(p: Params, traits, orders: pd.DataFrame) -> dict:
+    """Answer key of price sensitivity: who is price-sensitive among the buyers, and how."""
+    if not (max(p.sale_pull) > 0 or p.welcome_coupon_use[0] != p.welcome_coupon_use[1]):
+        return {}
+    lover = pd.Series(traits["coupon_lover"], index=traits["user_id"])
+    buyers = np.unique(orders["user_id"].to_numpy())
+    return {"price_sensitivity": {
+        "share_of_users": p.price_sensitive_share,
+        "welcome_coupon_use": dict(zip(("sensitive", "other"), p.welcome_coupon_use)),
+        "sale_coupon_use": dict(zip(("sensitive", "other"), p.sale_coupon_use)),
+        "wait_for_sale": dict(zip(("sensitive", "other"), p.sale_pull)),
+        "wait_for_sale_days": p.sale_pull_days,
+        "buyers": sorted(int(u) for u in buyers[lover.reindex(buyers).to_numpy()]),
+        "note": "price-sensitive users use an offered coupon (welcome on a first order, the sale "
+                "coupon during a sale's ten days) more often, and move a repeat purchase planned "
+                "for the wait_for_sale_days after a sale day into the sale's last days with "
+                "probability wait_for_sale; buyers lists the price-sensitive users with an order"}}
 
 
 def _incident_key(p: Params) -> list[dict]:
