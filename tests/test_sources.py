@@ -378,3 +378,21 @@ def test_plot_attribution_leaves_head_room_above_the_largest_share():
     ax = sources.plot_attribution(side)
     assert ax.get_ylim()[1] == pytest.approx(0.7 * 1.3)
     plt.close(ax.figure)
+
+
+def test_daily_acquisitions_count_every_user_once_on_their_shop_day(shop):
+    d = sources.daily_acquisitions(shop)
+    assert d.groupby("channel")["new_users"].sum().to_dict() == \
+        shop.users["acquisition_channel"].value_counts().to_dict()
+    # every day × channel is a row, days in shop time (a visit at 23:30 UTC is the next day)
+    assert len(d) == d["date"].nunique() * d["channel"].nunique()
+    tz = shop.timezone
+    first = shop.users.iloc[0]
+    day = first["first_seen"].tz_convert(tz).tz_localize(None).normalize()
+    row = d.loc[(d["date"] == day) & (d["channel"] == first["acquisition_channel"]), "new_users"]
+    assert row.item() >= 1
+    f = sources.daily_acquisitions(shop, what="first_orders")
+    done = shop.orders.loc[shop.orders["status"] == "completed"]
+    assert f["first_orders"].sum() == done["user_id"].nunique()
+    with pytest.raises(ValueError, match="what must be"):
+        sources.daily_acquisitions(shop, what="revenue")

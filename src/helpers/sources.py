@@ -686,6 +686,57 @@ def acquisition_economics(summary: pd.DataFrame, value: pd.DataFrame, *,
     return econ.set_index("channel")
 
 
+def daily_acquisitions(store, *, what: str = "new_users") -> pd.DataFrame:
+    """What each acquisition channel brought per calendar day: the outcome of a spend response.
+
+    ``what="new_users"`` counts users by the day of their first visit (``users.first_seen``,
+    else their first session); ``"first_orders"`` counts users by the day of their first
+    completed order. Days are the shop's calendar days (``store.timezone``), like
+    ``spend.date``; every day from the first to the last day with data is a row for every
+    channel (0 when nothing came), so a day without arrivals is not mistaken for a gap.
+
+    Returns a tidy frame ``date``, ``channel``, ``what`` sorted by date and channel.
+
+    >>> from helpers.data import Store, validate
+    >>> ses = pd.DataFrame({"session_id": [1, 2, 3], "user_id": [7, 8, 8],
+    ...                     "channel": ["Email", "Direct", "Email"],
+    ...                     "started_at": ["2025-01-01 10:00", "2025-01-03", "2025-01-04"]})
+    >>> ev = ses.rename(columns={"started_at": "ts"}).assign(event="page_view")
+    >>> daily_acquisitions(validate(Store(events=ev, sessions=ses))).pivot(
+    ...     index="date", columns="channel", values="new_users")
+    channel     Direct  Email
+    date
+    2025-01-01       0      1
+    2025-01-02       0      0
+    2025-01-03       1      0
+    """
+    if what not in ("new_users", "first_orders"):
+        raise ValueError(f"what must be 'new_users' or 'first_orders', got {what!r}")
+    acq = acquisition_channels(store)
+    if what == "new_users":
+        users = store.users
+        if users is not None and "first_seen" in users.columns and users["first_seen"].notna().all():
+            when = users.set_index("user_id")["first_seen"]
+        else:
+            when = _sessions(store).groupby("user_id")["started_at"].min()
+    else:
+        o = _require_orders(store)
+        when = o.groupby("user_id")["ordered_at"].min()
+    day = pd.to_datetime(when, utc=True).dt.tz_convert(store.timezone).dt.tz_localize(None) \
+        .dt.normalize()
+    frame = pd.DataFrame({"date": day, "channel": acq.reindex(day.index).fillna(NOT_SET)})
+    counts = frame.groupby(["date", "channel"]).size()
+    if not len(counts):
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"),
+                             "channel": pd.Series(dtype="str"), what: pd.Series(dtype="int64")})
+    days = pd.date_range(counts.index.get_level_values(0).min(),
+                         counts.index.get_level_values(0).max(), freq="D", name="date")
+    channels = sorted(counts.index.get_level_values(1).unique())
+    full = counts.reindex(pd.MultiIndex.from_product([days, channels], names=["date", "channel"]),
+                          fill_value=0)
+    return full.rename(what).reset_index()
+
+
 def weekly_spend(spend: pd.DataFrame | None) -> pd.DataFrame:
     """Spend per week (rows, weeks ending on Sunday) and channel (columns); empty without spend.
 
