@@ -228,6 +228,7 @@ def _one_event_store(**event):
 @example(raw=_one_event_store(search_term=[""]))  # csv: "" comes back as null
 @example(raw=_one_event_store(search_term=["\r"]))  # csv: the row splits in two
 @example(raw=_one_event_store(session_id=[10**18]))  # csv: the id comes back as the text
+@example(raw=_one_event_store(session_id=[2.0**63]))  # a float id past 2^53: refused at the door
 @given(raw=stores())
 def test_save_and_load_round_trip(fmt, raw):
     """A store accepted by validation comes back from save_store + load_store with equal tables.
@@ -367,3 +368,9 @@ def test_revenue_is_kept_exactly_or_named_as_the_error(fmt, revenue):
     assert not bad, f"{revenue} loaded without an error"
     got = store.orders.sort_values("order_id")["revenue"].reset_index(drop=True)
     pd.testing.assert_series_equal(got, orders["revenue"], check_exact=True)
+
+
+def test_float_ids_past_two_to_the_53_are_refused_by_name():
+    raw = _one_event_store(session_id=[2.0**63])
+    with pytest.raises(DataValidationError, match=r"session_id.*too large to be held exactly"):
+        validate(raw)

@@ -1053,6 +1053,10 @@ def _to_id(table: str, col: str, s: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(s):
         return s.astype("int64") if s.notna().all() else s.astype("Int64")
     if pd.api.types.is_float_dtype(s):
+        huge = s.abs() > 2**53
+        if huge.any():   # a float holds whole numbers exactly only up to 2^53: digits are lost
+            raise _bad(table, col, "id values too large to be held exactly in a float column "
+                       "(over 2^53; read the ids as text or integers)", huge, s)
         whole = s.isna() | (s == np.floor(s))
         if whole.all():
             return s.astype("Int64") if s.isna().any() else s.astype("int64")

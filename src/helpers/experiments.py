@@ -756,7 +756,7 @@ def funnel_by_arm(store, experiment: str, steps, *, window_days: float = 90,
     >>> from helpers.data import load_store
     >>> f = funnel_by_arm(load_store(), "checkout_redesign", ["view_item", "add_to_cart", "purchase"])
     >>> f[["step", "n_control", "n_treatment"]].values.tolist()[0]
-    ['view_item', 2191, 2275]
+    ['view_item', 2267, 2365]
     """
     from helpers import funnel
 

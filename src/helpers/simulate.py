@@ -343,7 +343,8 @@ class Params:
     channel_response: dict | None = field(default_factory=lambda: dict(CHANNEL_RESPONSE))
     spend_flight_days: int = 14         # the marketer resets each channel's level this often
     spend_flight_sd: float = 0.45       # log-sd of a flight's level around the budget
-    spend_dark: dict = field(default_factory=lambda: {"Affiliates": 0.10, "Email": 0.15})
+    spend_dark: dict = field(default_factory=lambda: {   # share of flights with no spend
+        "Paid Search": 0.08, "Paid Social": 0.08, "Affiliates": 0.10, "Email": 0.15})
     # review topics: each review says what went wrong or right (late delivery, poor quality,
     # praise, so-so; REVIEW_TOPICS) in this language; None keeps the older rating phrases
     review_language: str | None = "zh"

@@ -374,7 +374,7 @@ def evaluate_timing(orders: pd.DataFrame, *, split=None, end=None, schedule="30D
     >>> o = load_store().orders
     >>> ev = evaluate_timing(o.loc[o["status"] == "completed"], split="2025-06-30")
     >>> ev.set_index("plan").loc[["fixed schedule", "timed"], "hits"].tolist()
-    [69, 109]
+    [65, 107]
     """
     coverage = _check_share(coverage, "coverage")
     threshold = _check_share(threshold, "threshold", closed_low=True)
