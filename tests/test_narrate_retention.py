@@ -252,3 +252,94 @@ def test_review_topics_repeat_orders():
                                                           window_days=90)
     assert "No repeat orders by topic: no reviewer has" in say.review_topics(
         t, None, churn_why="no reviewer has a review with a topic")
+
+
+def choice_table(k, loglik, se=None):
+    loglik = np.asarray(loglik, float)
+    top = int(np.argmax(loglik))
+    diff = loglik - loglik[top]
+    se = np.zeros(len(k)) if se is None else np.asarray(se, float)
+    best = np.zeros(len(k), bool)
+    best[int(np.flatnonzero(diff >= -np.maximum(se, 0.01))[0])] = True
+    return pd.DataFrame({"k": k, "loglik": loglik, "diff": diff, "se": se, "best": best})
+
+
+def test_review_topic_count_follows_the_table():
+    peak = say.review_topic_count(choice_table([2, 3, 4, 5, 6], [-2.5, -2.44, -2.39, -2.45,
+                                                                 -2.47]))
+    assert peak.startswith("4 topics: fitted on part of the reviews and scored on the rest")
+    assert "better with 4 topics than with 3 (−2.390 against −2.440 nats per term)" in peak
+    assert "every larger number of topics predicts them worse" in peak
+    # the best score is at 6, but 4 is within the tolerance: the smaller one is chosen
+    flat = say.review_topic_count(choice_table([3, 4, 5, 6], [-2.44, -2.395, -2.39, -2.388],
+                                               se=[0.004, 0.001, 0.001, 0.0]))
+    assert flat.startswith("4 topics") and "no larger number of topics predicts them better" in flat
+    edge = say.review_topic_count(choice_table([2, 3], [-2.6, -2.4]))
+    assert "3 is the largest number tried, so more topics might predict better still" in edge
+    first = say.review_topic_count(choice_table([2, 3, 4], [-6.88, -6.90, -6.91]))
+    assert "with 2 topics, the fewest tried, predicts unseen reviews at −6.880 nats per term" in first
+    empty = choice_table([2], [-1.0]).iloc[:0]
+    empty.attrs["why"] = "3 reviews with words cannot be split into 2 parts and still train 2 topics"
+    assert say.review_topic_count(empty) == ("No choice of the number of topics: 3 reviews with "
+                                             "words cannot be split into 2 parts and still train "
+                                             "2 topics.")
+
+
+def key_match(**over):
+    m = pd.DataFrame({"known": ["late delivery", "poor quality", "praise", "so-so"],
+                      "reviews": [200, 190, 1000, 150], "unassigned": 0,
+                      "topic": pd.array([2, 3, 1, 4], dtype="Int64"),
+                      "label": ["slow shipping", "poor quality", "love", "okay"],
+                      "recall": [1.0, 0.99, 1.0, 0.98], "purity": [1.0, 1.0, 0.995, 1.0],
+                      "second_topic": pd.array([None, 1, None, 1], dtype="Int64"),
+                      "second_share": [0.0, 0.01, 0.0, 0.02], "merged_with": ""})
+    for col, values in over.items():
+        m[col] = values
+    return m
+
+
+def test_review_topics_key_says_recovered_merged_and_split():
+    text = say.review_topics_key(key_match())
+    assert text.startswith("**Check against the answer key.** The simulator gives every review")
+    assert ("All 4 planted topics are recovered, each by a fitted topic of its own: *late "
+            "delivery* by topic 2 (*slow shipping*), recall 100 % and purity 100 %;") in text
+    assert "*so-so* by topic 4 (*okay*), recall 98 % and purity 100 %." in text
+    # poor quality and so-so share topic 3: merged, whatever their recall
+    merged = say.review_topics_key(key_match(
+        topic=pd.array([2, 3, 1, 3], dtype="Int64"), purity=[1.0, 0.56, 0.995, 0.44],
+        merged_with=["", "so-so", "", "poor quality"]))
+    assert "2 of the 4 planted topics are recovered, each by a fitted topic of its own" in merged
+    assert ("*poor quality* and *so-so* are merged into topic 3 (*poor quality*), with recall "
+            "99 % and 98 % and the topic's purity for each 56 % and 44 %.") in merged
+    # praise spread over two fitted topics: split
+    split = say.review_topics_key(key_match(recall=[1.0, 0.99, 0.55, 0.98],
+                                            second_topic=pd.array([None, 1, 5, 1], dtype="Int64"),
+                                            second_share=[0.0, 0.01, 0.45, 0.02]))
+    assert "3 of the 4 planted topics are recovered" in split
+    assert ("*praise* is split: its largest part, 55 % of its reviews, is in topic 1 (*love*), "
+            "whose purity is 99.5 %, and the next, 45 %, in topic 5.") in split
+    # neither split nor merged, just weak
+    weak = say.review_topics_key(key_match(recall=[0.6, 0.99, 1.0, 0.98],
+                                           second_share=[0.1, 0.01, 0.0, 0.02]))
+    assert "*late delivery* is only partly recovered: 60 % of its reviews are in topic 2" in weak
+    # reviews without a topic, and a planted topic without any fitted one
+    lost = say.review_topics_key(key_match(unassigned=[3, 0, 0, 150],
+                                           topic=pd.array([2, 3, 1, None], dtype="Int64"),
+                                           recall=[0.985, 0.99, 1.0, np.nan]))
+    assert "*so-so* has no review with a fitted topic." in lost
+    assert "153 reviews of the planted topics got no fitted topic (no usable word)" in lost
+    assert "None of the planted topics' reviews" in say.review_topics_key(
+        key_match(reviews=0))
+
+
+def test_review_topics_takeaway_names_the_worst_topic_not_the_largest():
+    t = pd.DataFrame({"topic": [1, 2, 3], "label": ["love", "use · time", "hub · work"],
+                      "reviews": [1973, 572, 508], "low": [58, 64, 113],
+                      "low_share": [0.029, 0.112, 0.222], "ci_low": [0.023, 0.089, 0.188],
+                      "ci_high": [0.038, 0.14, 0.261]})
+    t.attrs = {"chi2": 224.0, "dof": 2, "p_value": 1e-40, "min_expected": 40.0, "why": "",
+               "low_share": 0.077, "low_max": 2, "unassigned": 0}
+    text = say.review_topics(t)
+    assert "22.2 % (95 % CI 18.8–26.1 %) in *hub · work*, more than the overall share" in text
+    assert "*use · time* too" in text
+    assert "read the reviews of *hub · work* first" in text

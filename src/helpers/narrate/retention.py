@@ -792,7 +792,9 @@ def review_topics(by_rating: pd.DataFrame | None, churn: pd.DataFrame | None = N
         worst = t.loc[t["low_share"].idxmax()]
         test = (f"χ² = {number(a['chi2'], 1)}, {a['dof']} df, {p_value(a['p_value'])}")
         if a["p_value"] < ALPHA:
-            worse = t.loc[(t["ci_low"] > overall) & (t["reviews"] >= 20), "label"].tolist()
+            # the topics whose low share is above the overall one beyond chance, worst first
+            worse = t.loc[(t["ci_low"] > overall) & (t["reviews"] >= 20)].sort_values(
+                "low_share", ascending=False, kind="stable")["label"].tolist()
             low = (f"Low ratings (1–{low_max} stars) are not spread evenly over the topics "
                    f"({test}): {pct(overall)} overall, and "
                    f"{interval(worst['low_share'], worst['ci_low'], worst['ci_high'])} in "
@@ -859,3 +861,147 @@ def _topic_churn(ch: pd.DataFrame, window_days: float) -> str:
     if n < 30:
         text += " These are too few reviewers for firm rates."
     return text
+
+
+def review_topic_count(choice: pd.DataFrame) -> Text:
+    """How many review topics the held-out likelihood supports (:func:`helpers.topics.choose_n_topics`).
+
+    ``choice`` has ``k``, ``loglik`` (held-out log-likelihood per word), ``diff``, ``se`` and
+    ``best``. The sentence names the chosen k, compares it with the k just below, and says
+    whether larger k predict unseen reviews worse or only no better.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"k": [2, 3, 4, 5], "loglik": [-2.51, -2.44, -2.395, -2.395],
+    ...                   "diff": [-0.115, -0.045, 0.0, 0.0], "se": [0.007, 0.004, 0.0, 0.0],
+    ...                   "best": [False, False, True, False]})
+    >>> print(review_topic_count(c))
+    4 topics: fitted on part of the reviews and scored on the rest, the topic model predicts unseen reviews better with 4 topics than with 3 (−2.395 against −2.440 nats per term), and no larger number of topics predicts them better by more than one standard error or 0.01 nats per term.
+    >>> print(review_topic_count(c.iloc[:0]))
+    No choice of the number of topics: no review has words to read.
+    """
+    from helpers.topics import CHOICE_TOLERANCE
+
+    if len(choice) == 0 or not choice["best"].any():
+        why = choice.attrs.get("why") or "no review has words to read"
+        return Text(f"No choice of the number of topics: {why}.")
+    t = choice.sort_values("k").reset_index(drop=True)
+    i = int(np.flatnonzero(t["best"].to_numpy())[0])
+    b = t.iloc[i]
+    k = int(b["k"])
+
+    def ll(x):
+        return number(x, 3).replace("-", "−")
+
+    head = f"{plural(k, 'topic')}: fitted on part of the reviews and scored on the rest, "
+    if i > 0:
+        lo = t.iloc[i - 1]
+        head += (f"the topic model predicts unseen reviews better with {k} "
+                 f"{'topic' if k == 1 else 'topics'} than with {int(lo['k'])} "
+                 f"({ll(b['loglik'])} against {ll(lo['loglik'])} nats per term)")
+    else:
+        head += (f"the topic model with {k} {'topic' if k == 1 else 'topics'}, the fewest tried, "
+                 f"predicts unseen reviews at {ll(b['loglik'])} nats per term")
+    later = t.iloc[i + 1:]
+    if len(later) == 0:
+        tail = (f"; {k} is the largest number tried, so more topics might predict better "
+                "still.")
+    elif (later["diff"] < -np.maximum(later["se"], CHOICE_TOLERANCE)).all() and (
+            later["loglik"] < b["loglik"]).all():
+        tail = (", and every larger number of topics predicts them worse: the reviews hold no "
+                "further topic that carries over to reviews the model has not seen.")
+    else:
+        tail = (", and no larger number of topics predicts them better by more than one "
+                f"standard error or {number(CHOICE_TOLERANCE)} nats per term.")
+    return Text(head + tail)
+
+
+RECOVERED = 0.8
+"""Recall and purity from which a known topic counts as recovered by its fitted topic."""
+
+SPLIT_SHARE = 0.2
+"""Share of a known topic's reviews in a second fitted topic from which it counts as split."""
+
+
+def review_topics_key(match: pd.DataFrame) -> Text:
+    """Answer key: do the fitted topics recover the planted ones (:func:`helpers.topics.match_topics`)?
+
+    A planted topic is *recovered* when the fitted topic holding most of its reviews has recall
+    and purity of at least :data:`RECOVERED` and is the best match of no other planted topic;
+    *merged* when that fitted topic is also the best match of another planted topic; *split*
+    when a second fitted topic holds at least :data:`SPLIT_SHARE` of its reviews; otherwise
+    only partly recovered.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"known": ["late delivery", "praise", "so-so"],
+    ...     "reviews": [200, 1000, 150], "unassigned": [0, 0, 0], "topic": [2, 1, 1],
+    ...     "label": ["slow shipping", "love it · great value", "love it · great value"],
+    ...     "recall": [0.99, 1.0, 0.9], "purity": [1.0, 0.88, 0.12],
+    ...     "second_topic": [3, pd.NA, 2], "second_share": [0.01, 0.0, 0.1],
+    ...     "merged_with": ["", "so-so", "praise"]})
+    >>> print(review_topics_key(m).split("\\n\\n")[1])
+    1 of the 3 planted topics is recovered by a fitted topic of its own: *late delivery* by topic 2 (*slow shipping*), recall 99 % and purity 100 %. *praise* and *so-so* are merged into topic 1 (*love it · great value*), with recall 100 % and 90 % and the topic's purity for each 88 % and 12 %.
+    """
+    expl = ("The simulator gives every review one planted topic (its cause: a late delivery, poor "
+            "quality, or neither) and writes the text from that topic's phrases. Each planted "
+            "topic is matched with the fitted topic that holds most of its reviews: recall is "
+            "the share of the planted topic's reviews in that fitted topic, purity the share of "
+            "the fitted topic's reviews that carry the planted topic.")
+    m = match.loc[match["reviews"] > 0]
+    if len(m) == 0:
+        return answer_key(expl, "None of the planted topics' reviews is among the reviews "
+                                "fitted, so there is nothing to compare.")
+
+    def name(r):
+        return f"*{r['known']}*"
+
+    def where(r):
+        return f"topic {int(r['topic'])} (*{r['label']}*)"
+
+    recovered, merged, split, partly, unfitted, done = [], [], [], [], [], set()
+    for _, r in m.iterrows():
+        if pd.isna(r["topic"]):
+            unfitted.append(name(r))
+        elif r["merged_with"]:
+            if r["known"] in done:
+                continue
+            group = m.loc[m["topic"] == r["topic"]]
+            done.update(group["known"])
+            merged.append(f"{join([name(g) for _, g in group.iterrows()])} are merged into "
+                          f"{where(r)}, with recall {join([pct(x) for x in group['recall']])} "
+                          f"and the topic's purity for each "
+                          f"{join([pct(x) for x in group['purity']])}")
+        elif r["recall"] >= RECOVERED and r["purity"] >= RECOVERED:
+            recovered.append(f"{name(r)} by {where(r)}, recall {pct(r['recall'])} and purity "
+                             f"{pct(r['purity'])}")
+        elif r["second_share"] >= SPLIT_SHARE:
+            split.append(f"{name(r)} is split: its largest part, {pct(r['recall'])} of its "
+                         f"reviews, is in {where(r)}, whose purity is {pct(r['purity'])}, and "
+                         f"the next, {pct(r['second_share'])}, in topic "
+                         f"{int(r['second_topic'])}")
+        else:
+            partly.append(f"{name(r)} is only partly recovered: {pct(r['recall'])} of its reviews "
+                          f"are in {where(r)}, whose purity is {pct(r['purity'])}")
+    n = len(m)
+    if len(recovered) == n:
+        lead = (f"All {n} planted topics are recovered, each by a fitted topic of its own: "
+                f"{'; '.join(recovered)}.")
+    elif len(recovered) == 1:
+        lead = (f"1 of the {n} planted topics is recovered by a fitted topic of its own: "
+                f"{recovered[0]}.")
+    elif recovered:
+        lead = (f"{len(recovered)} of the {n} planted topics are recovered, each by a fitted "
+                f"topic of its own: {'; '.join(recovered)}.")
+    else:
+        lead = f"None of the {n} planted topics is recovered by a fitted topic of its own."
+    rest = merged + split + partly
+    if unfitted:
+        rest.append(f"{join(unfitted)} {'has' if len(unfitted) == 1 else 'have'} no review with "
+                    "a fitted topic")
+    found = " ".join([lead] + [f"{s}." for s in rest])
+    missing = int(m["unassigned"].sum())
+    if missing:
+        found += (f" {plural(missing, 'review')} of the planted topics got no fitted topic (no "
+                  f"usable word) and {'counts' if missing == 1 else 'count'} as missed.")
+    return answer_key(expl, found)
