@@ -89,6 +89,21 @@ def test_costs_without_spend_or_orders():
     assert "without orders, CAC and ROAS cannot be computed" in text and "nan" not in text
 
 
+def test_cost_answer_key_names_the_furthest_channel_and_what_the_key_is():
+    check = pd.DataFrame({"cost_per_new_user": [7.6, 2.3, 5.5], "planted": [7.5, 2.5, 5.5],
+                          "ratio": [7.6 / 7.5, 0.92, 1.0]}, index=["Search", "Email", "Social"])
+    text = ns.cost_answer_key(check)
+    assert text.startswith("**Check against the answer key.**")
+    # true of both simulator stories: a planted cost with daily noise, or the average cost the
+    # planted response curves imply for the spend actually spent
+    assert ("what the channel spent per new visitor the simulator set it to bring, on average "
+            "over the period") in text
+    assert "differs from it only by chance in how many visitors actually came" in text
+    assert "daily noise" not in text and "charges" not in text
+    assert "within 8 % of the planted value for every paid channel; Email is furthest off " \
+           "(ratio 0.92)" in text
+
+
 def test_spend_finds_surges_and_the_largest_line_item():
     idx = pd.date_range("2024-01-07", periods=60, freq="W")
     w = pd.DataFrame({"Search": 100.0, "Social": 50.0}, index=idx)

@@ -384,14 +384,16 @@ def cost_answer_key(check: pd.DataFrame) -> Text:
     >>> c = pd.DataFrame({"cost_per_new_user": [7.6, 2.3], "planted": [7.5, 2.5],
     ...                   "ratio": [1.013, 0.92]}, index=["Search", "Email"])
     >>> print(cost_answer_key(c))
-    **Check against the answer key.** The simulator charges each paid channel a planted cost per new visitor, plus a little daily noise.
+    **Check against the answer key.** The answer key holds each paid channel's planted cost per new visitor: what the channel spent per new visitor the simulator set it to bring, on average over the period. The observed cost per new user differs from it only by chance in how many visitors actually came.
     <BLANKLINE>
     The observed cost per new user is within 8 % of the planted value for every paid channel; Email is furthest off (ratio 0.92).
     """
     dev = (check["ratio"] - 1).abs()
     far = dev.idxmax()
-    return answer_key("The simulator charges each paid channel a planted cost per new visitor, "
-                      "plus a little daily noise.",
+    return answer_key("The answer key holds each paid channel's planted cost per new visitor: "
+                      "what the channel spent per new visitor the simulator set it to bring, on "
+                      "average over the period. The observed cost per new user differs from it "
+                      "only by chance in how many visitors actually came.",
                       f"The observed cost per new user is within {pct(dev.max(), 0)} of the "
                       f"planted value for every paid channel; {far} is furthest off (ratio "
                       f"{check.loc[far, 'ratio']:.2f}).")
