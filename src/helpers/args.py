@@ -108,3 +108,22 @@ def names(value, name: str) -> list[str]:
     if not isinstance(value, Iterable):
         raise ValueError(f"{name}: give a list of names, got {value!r}")  # noqa: TRY004
     return list(value)
+
+
+def timestamp(value, name: str) -> pd.Timestamp:
+    """A date or timestamp as a UTC ``Timestamp`` (a naive one is read as UTC).
+
+    >>> timestamp("2025-06-30", "asof")
+    Timestamp('2025-06-30 00:00:00+0000', tz='UTC')
+    >>> timestamp("soon", "asof")
+    Traceback (most recent call last):
+    ...
+    ValueError: asof: not a date or timestamp: 'soon' (e.g. '2025-06-30')
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if pd.isna(ts):
+        raise ValueError(f"{name}: not a date or timestamp: {value!r} (e.g. '2025-06-30')")
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")

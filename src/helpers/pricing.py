@@ -614,7 +614,7 @@ def _counted(orders, *, asof, status, user_col, time_col, what):
         i = int(np.flatnonzero(orders[user_col].isna().to_numpy())[0])
         raise ValueError(f"orders.{user_col}: {int(orders[user_col].isna().sum())} row(s) have "
                          f"no customer, e.g. row {i}")
-    end = t.max() if asof is None else _utc(asof, "asof")
+    end = t.max() if asof is None else args.timestamp(asof, "asof")
     keep = pd.Series(True, index=orders.index)
     dropped = {}
     if status is not None:
@@ -631,16 +631,6 @@ def _counted(orders, *, asof, status, user_col, time_col, what):
     o["_t"] = t[keep]
     o["_disc"] = discounted(o)
     return o, end, dropped
-
-
-def _utc(x, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(x)
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if pd.isna(ts):
-        raise ValueError(f"{name}: not a date or timestamp: {x!r} (e.g. '2025-06-30')")
-    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
 def _tz(tz) -> str:

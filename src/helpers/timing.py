@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from helpers import retention
+from helpers import args, retention
 from helpers.data import require_columns
 from helpers.stats import wilson
 
@@ -103,16 +103,6 @@ def wait_quantile(q, shape, scale):
     """
     q, s, b = (np.asarray(v, float) for v in (q, shape, scale))
     return b * np.expm1(-np.log1p(-q) / s)
-
-
-def _when(x, name: str) -> pd.Timestamp:
-    try:
-        t = pd.Timestamp(x)
-    except (ValueError, TypeError):
-        t = pd.NaT
-    if pd.isna(t):
-        raise ValueError(f"{name}: not a date or timestamp: {x!r} (e.g. '2025-06-30')")
-    return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
 
 
 def _check_orders(orders, user_col: str, time_col: str) -> pd.Series:
@@ -205,7 +195,7 @@ def next_purchase_window(orders: pd.DataFrame, *, observation_end, model=None,
         raise ValueError(f"model must be a retention.BGNBD (from retention.fit_bgnbd), got "
                          f"{type(model).__name__}")
     t = _check_orders(orders, user_col, time_col)
-    end = _when(observation_end, "observation_end")
+    end = args.timestamp(observation_end, "observation_end")
     if not (t <= end).any():
         raise ValueError(f"orders.{time_col}: no order at or before observation_end "
                          f"{end:%Y-%m-%d} (the first is {t.min():%Y-%m-%d})")
@@ -380,9 +370,9 @@ def evaluate_timing(orders: pd.DataFrame, *, split=None, end=None, schedule="30D
     threshold = _check_share(threshold, "threshold", closed_low=True)
     _check_share(alpha, "alpha")
     t = _check_orders(orders, user_col, time_col)
-    end = t.max() if end is None else _when(end, "end")
+    end = t.max() if end is None else args.timestamp(end, "end")
     split = ((t.min() + 0.75 * (end - t.min())).floor("D") if split is None
-             else _when(split, "split"))
+             else args.timestamp(split, "split"))
     if not end > split:
         raise retention.NotFittable(f"end ({end:%Y-%m-%d}) must be after split ({split:%Y-%m-%d})")
     horizon = (end - split) / DAY
