@@ -186,3 +186,29 @@ def test_the_built_index_opens_with_what_changed(built):
     index = (out / "index.html").read_text(encoding="utf-8")
     assert entries[0]["changes"] is not None
     assert "<h2>What changed</h2>" in index and index.index("What changed") < index.index("<table>")
+
+
+def test_execute_starts_a_kernel_that_died_while_starting_once_more(tmp_path, monkeypatch):
+    import papermill as pm
+
+    from helpers import report
+
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return "ran"
+
+    monkeypatch.setattr(pm, "execute_notebook", flaky)
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), src)
+    assert report.execute(src, tmp_path / "out.ipynb") == "ran" and len(calls) == 2
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(pm, "execute_notebook", broken)
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        report.execute(src, tmp_path / "out.ipynb")

@@ -76,13 +76,23 @@ def execute(src: Path, dst: Path, *, data: str | None = None, timeout: int = 900
     if data is not None:
         params["DATA"] = str(Path(data).resolve())
     dst.parent.mkdir(parents=True, exist_ok=True)
-    return pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(src.parent),
-                               kernel_name="python3", progress_bar=False, log_output=False,
-                               execution_timeout=timeout,
-                               # a kernel can take over a minute to start on a busy 2-core machine
-                               start_timeout=300,
-                               # the kernel warns about TCP transport at each start: log errors only
-                               extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    for attempt in (1, 2):
+        try:
+            return pm.execute_notebook(
+                str(src), str(dst), parameters=params, cwd=str(src.parent),
+                kernel_name="python3", progress_bar=False, log_output=False,
+                execution_timeout=timeout,
+                # a kernel can take over a minute to start on a busy 2-core machine
+                start_timeout=300,
+                # the kernel warns about TCP transport at each start: log errors only
+                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        except RuntimeError as err:
+            # two kernels started at once can pick the same free TCP ports, and one dies
+            # before it answers: that start, not the notebook, failed, so start once more
+            if attempt == 2 or "Kernel died before replying to kernel_info" not in str(err):
+                raise
+            print(f"  (the kernel for {src.name} died while starting; starting it again)",
+                  file=sys.stderr)
 
 
 def parameters(src: Path) -> list[str]:
