@@ -144,7 +144,7 @@ import pandas as pd
 from scipy.special import expit, gammaln, logit, xlogy
 from scipy.stats import norm
 
-from helpers import args
+from helpers import args, timing
 from helpers.data import require_columns
 from helpers.retention import NotFittable
 from helpers.stats import wilson
@@ -602,14 +602,7 @@ def _counted(orders, *, asof, status, user_col, time_col, what):
         raise NotFittable(f"{what} needs to know which orders were discounted, and the orders "
                           "table has neither a discount column with values nor a coupon column "
                           f"(it has {', '.join(map(str, orders.columns))})")
-    if len(orders) == 0:
-        raise NotFittable("orders: the table is empty")
-    t = pd.to_datetime(orders[time_col], utc=True, errors="coerce")
-    bad = t.isna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"orders.{time_col}: {int(bad.sum())} row(s) are not timestamps, e.g. "
-                         f"row {i}: {orders[time_col].iloc[i]!r}")
+    t = timing._check_orders(orders, user_col, time_col)   # not empty, every time a timestamp
     if orders[user_col].isna().any():
         i = int(np.flatnonzero(orders[user_col].isna().to_numpy())[0])
         raise ValueError(f"orders.{user_col}: {int(orders[user_col].isna().sum())} row(s) have "
